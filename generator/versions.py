@@ -1,0 +1,49 @@
+"""Every pinned version hubgen depends on, in one place.
+
+This module is imported by the package and also executed standalone by
+``.ci/install-tools`` (``python3 generator/versions.py go-tools``) before the
+package is installed, so it must not import anything outside the standard
+library.
+"""
+
+from __future__ import annotations
+
+import sys
+
+#: JupyterHub Helm chart that examples and ``hubgen new`` pin by default.
+DEFAULT_CHART_VERSION = "4.4.0"
+#: Where Flux pulls the JupyterHub chart from.
+CHART_REPOSITORY_URL = "https://hub.jupyter.org/helm-chart/"
+CHART_NAME = "jupyterhub"
+
+#: Flux 2.9 served API versions (helm-controller v1.6, source-controller v1.9,
+#: kustomize-controller v1.9).
+FLUX_HELMRELEASE_API = "helm.toolkit.fluxcd.io/v2"
+FLUX_HELMREPOSITORY_API = "source.toolkit.fluxcd.io/v1"
+FLUX_GITREPOSITORY_API = "source.toolkit.fluxcd.io/v1"
+FLUX_KUSTOMIZATION_API = "kustomize.toolkit.fluxcd.io/v1"
+KUSTOMIZE_API = "kustomize.config.k8s.io/v1beta1"
+
+#: Kubernetes schema version kubeconform validates core objects against.
+KUBERNETES_SCHEMA_VERSION = "1.33.0"
+
+#: Go-installed tools: module path -> version. Installed by .ci/install-tools.
+GO_TOOLS = {
+    "kubeconform": ("github.com/yannh/kubeconform/cmd/kubeconform", "v0.7.0"),
+    "actionlint": ("github.com/rhysd/actionlint/cmd/actionlint", "v1.7.7"),
+    "age": ("filippo.io/age/cmd/age", "v1.2.1"),
+    "age-keygen": ("filippo.io/age/cmd/age-keygen", "v1.2.1"),
+}
+
+
+def _main(argv: list[str]) -> int:
+    if argv[1:] == ["go-tools"]:
+        for name, (module, version) in GO_TOOLS.items():
+            print(f"{name} {module}@{version}")
+        return 0
+    print("usage: versions.py go-tools", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv))
