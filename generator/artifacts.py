@@ -12,7 +12,6 @@ class Kind(str, enum.Enum):
     CFN_DEPLOYMENT = "cfn-deployment"  # CloudFormation Git sync deployment file
     K8S_MANIFEST = "k8s-manifest"  # one or more Kubernetes objects (YAML)
     KUSTOMIZE = "kustomize"  # kustomization.yaml (kustomize's own config, not a cluster object)
-    LOCK = "lock"  # hubgen's record of what it wrote
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,6 @@ STATE_DIR = ".hubgen"
 GENERATED_DIRS = ("cloudformation", "cluster", "hubs")
 #: Sub-folders inside generated folders written by other tools (flux bootstrap).
 FOREIGN_SUBDIRS = ("cluster/flux-system",)
-#: Records the hash of every file hubgen wrote for an environment.
-LOCK_FILENAME = "generated.lock.json"
 SECRETS_DIR = "secrets"
 
 ENV_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$")
@@ -54,10 +52,6 @@ class EnvPaths:
     @property
     def spec(self) -> str:
         return f"{self.dir}/{SPEC_FILENAME}"
-
-    @property
-    def lock(self) -> str:
-        return f"{self.dir}/{LOCK_FILENAME}"
 
     @property
     def secrets_dir(self) -> str:
@@ -89,11 +83,6 @@ class EnvPaths:
     def deployment_file(self) -> str:
         """CloudFormation Git sync deployment file."""
         return f"{self.cloudformation_dir}/cluster.deployment.yaml"
-
-    @property
-    def pipeline_template_configuration(self) -> str:
-        """Template configuration for this environment's CodePipeline stack."""
-        return f"{self.cloudformation_dir}/pipeline.template-configuration.json"
 
     @property
     def aws_auth(self) -> str:
@@ -135,8 +124,6 @@ class EnvPaths:
             rel = p.relative_to(self.dir)
         except ValueError:
             return False
-        if str(rel) == LOCK_FILENAME:
-            return True
         if not rel.parts or rel.parts[0] not in GENERATED_DIRS:
             return False
         return not any(str(rel) == f or str(rel).startswith(f + "/") for f in FOREIGN_SUBDIRS)
@@ -188,7 +175,7 @@ class RepoPaths:
             return []
         out = []
         for d in sorted(self.environments.iterdir()):
-            if d.is_dir() and (any((d / g).exists() for g in GENERATED_DIRS) or (d / LOCK_FILENAME).exists()):
+            if d.is_dir() and (any((d / g).exists() for g in GENERATED_DIRS)):
                 out.append(d.name)
         return out
 
@@ -196,9 +183,6 @@ class RepoPaths:
         """Repo-relative paths of files currently in an environment's generated folders."""
         env = self.env(name)
         out = []
-        lock = self.abs(env.lock)
-        if lock.is_file():
-            out.append(env.lock)
         for g in GENERATED_DIRS:
             base = self.abs(f"{env.dir}/{g}")
             if not base.is_dir():

@@ -1,0 +1,1 @@
+"""The hubgen command line: a thin typer layer over the pipeline."""

@@ -1,0 +1,11 @@
+"""Entry point: assembles the command modules onto the typer app."""
+
+from __future__ import annotations
+
+# Importing a command module registers its commands on the app.
+from generator.cli import render, schema, validate  # noqa: F401
+from generator.cli.base import app
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,28 @@
+"""`hubgen validate`: schema and semantic checks."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+
+from generator.cli.base import EXIT_OK, EXIT_PROBLEMS, app, state, usage_error
+from generator.output import report
+from generator.problems import has_errors
+from generator.validate.environments import UsageError, validate
+
+
+@app.command("validate")
+def validate_command(
+    ctx: typer.Context,
+    environments: Optional[List[str]] = typer.Argument(None, help="Environments to check (default: all)."),
+) -> None:
+    """Check environment specs: schema first, then semantic checks. Exit 0 clean, 1 problems, 2 usage error."""
+    st = state(ctx)
+    try:
+        result = validate(st.repo, environments)
+    except UsageError as e:
+        usage_error(str(e))
+    problems = result.problems
+    report(problems, st.format.value, command="validate", environments=list(result.environments), quiet=st.quiet)
+    raise typer.Exit(EXIT_PROBLEMS if has_errors(problems) else EXIT_OK)

@@ -1,0 +1,75 @@
+"""CloudFormation stack inputs in the three shapes the deploy routes read.
+
+* CodePipeline: template configuration ``{"Parameters": {}, "Tags": {}}``
+* AWS CLI / GitHub Actions: ``[{"ParameterKey": ..., "ParameterValue": ...}]``
+* CloudFormation Git sync: deployment file (``template-file-path``, ``parameters``, ``tags``)
+
+Every parameter the template declares is written, including empty optional
+ones: a parameter left out of an update would silently keep its previous value.
+Secrets are never stack parameters.
+"""
+
+from __future__ import annotations
+
+from generator import paths
+from generator.artifacts import Kind, RenderedFile
+from generator.model import Environment
+from generator.render.common import dump_json, dump_yaml, with_header
+
+MAX_EXTRA_HUBS = 2
+MAX_CIDRS = 3
+
+
+def parameters(env: Environment) -> dict[str, str | list[str]]:
+    """Stack parameters by name. List-typed parameters are lists (joined with ',' on output)."""
+    c = env.cluster
+    n = c.nodes
+    cidrs = list(c.load_balancer.allowed_cidrs) + [""] * (MAX_CIDRS - len(c.load_balancer.allowed_cidrs))
+    params: dict[str, str | list[str]] = {
+        "KubernetesVersion": c.kubernetes_version,
+        "VpcId": c.vpc_id,
+        "Subnets": [s.id for s in c.subnets],
+        "NodeImageId": n.image_id,
+        "NodeInstanceType": n.instance_type,
+        "NodeAutoScalingGroupMinSize": str(n.min_size),
+        "NodeAutoScalingGroupDesiredCapacity": str(n.desired_capacity),
+        "NodeAutoScalingGroupMaxSize": str(n.max_size),
+        "NodeVolumeSize": str(n.volume_size),
+        "CertificateArn": c.load_balancer.certificate_arn,
+        "LoadBalancerCidrBlock": cidrs[0],
+        "LoadBalancerCidrBlock2": cidrs[1],
+        "LoadBalancerCidrBlock3": cidrs[2],
+        "NodeProxyPort": str(env.hubs[0].node_port),
+        "AdminPrincipalArns": [p.arn for p in env.admin_principals if p.arn != env.deploy_role_arn],
+        "DeployRoleArn": env.deploy_role_arn,
+    }
+    extra = list(env.hubs[1:]) + [None] * (MAX_EXTRA_HUBS - len(env.hubs[1:]))
+    for i, hub in enumerate(extra, start=2):
+        params[f"Hub{i}NodeProxyPort"] = str(hub.node_port) if hub else ""
+        params[f"Hub{i}Hostname"] = (hub.host or "") if hub else ""
+    return dict(sorted(params.items()))
+
+
+def flat_parameters(env: Environment) -> dict[str, str]:
+    """Parameters as the strings CloudFormation receives (lists comma-joined)."""
+    return {k: ",".join(v) if isinstance(v, list) else v for k, v in parameters(env).items()}
+
+
+def tags(env: Environment) -> dict[str, str]:
+    out = dict(env.tags)
+    out["hubgen:environment"] = env.name
+    return dict(sorted(out.items()))
+
+
+def render(env: Environment) -> list[RenderedFile]:
+    p = paths.EnvPaths(env.name)
+    flat = flat_parameters(env)
+    t = tags(env)
+    template_configuration = dump_json({"Parameters": flat, "Tags": t})
+    cli = dump_json([{"ParameterKey": k, "ParameterValue": v} for k, v in flat.items()])
+    deployment = dump_yaml({"template-file-path": paths.CLUSTER_TEMPLATE, "parameters": flat, "tags": t})
+    return [
+        RenderedFile(p.template_configuration, template_configuration.encode(), Kind.CFN_TEMPLATE_CONFIGURATION, env.name),
+        RenderedFile(p.parameters, cli.encode(), Kind.CFN_PARAMETERS, env.name),
+        RenderedFile(p.deployment_file, with_header(deployment, p.spec, env.name), Kind.CFN_DEPLOYMENT, env.name),
+    ]

@@ -1,0 +1,1 @@
+"""Validation: schema first, then semantic checks, across one or many environments."""

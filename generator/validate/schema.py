@@ -1,0 +1,180 @@
+"""JSON Schema validation of a loaded spec, mapped to problems with positions.
+
+The schema file in ``schema/`` is the contract; it is loaded (once per process)
+from the package's data folder, which is a link to that file, never copied by hand.
+Every error of every list item is reported (jsonschema's ``iter_errors``), not
+only the first or the "best" one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+import re
+from importlib import resources
+from typing import Any, Iterable
+
+import jsonschema
+from jsonschema.exceptions import ValidationError
+
+from generator import codes
+from generator.loader import Loaded
+from generator.problems import Location, Problem
+
+RANGE_VALIDATORS = {
+    "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+    "minItems", "maxItems", "minLength", "maxLength", "minProperties", "maxProperties",
+}
+
+
+@functools.cache
+def schema_text() -> str:
+    return resources.files("generator").joinpath("data/environment.schema.json").read_text(encoding="utf-8")
+
+
+@functools.cache
+def schema() -> dict[str, Any]:
+    return json.loads(schema_text())
+
+
+@functools.cache
+def validator() -> jsonschema.Draft202012Validator:
+    s = schema()
+    jsonschema.Draft202012Validator.check_schema(s)
+    return jsonschema.Draft202012Validator(s)
+
+
+def pointer(path: Iterable) -> str:
+    return "/" + "/".join(str(p) for p in path) if path else "/"
+
+
+def _describe(path: tuple) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "(top level)"
+
+
+def _subschema(error: ValidationError) -> dict:
+    return error.schema if isinstance(error.schema, dict) else {}
+
+
+def _resolve(s: dict) -> dict:
+    ref = s.get("$ref")
+    if ref and ref.startswith("#/$defs/"):
+        merged = dict(schema()["$defs"][ref.rsplit("/", 1)[1]])
+        merged.update({k: v for k, v in s.items() if k != "$ref"})
+        return merged
+    return s
+
+
+def _expected(s: dict) -> str:
+    s = _resolve(s)
+    desc = s.get("description", "")
+    return f" ({desc})" if desc else ""
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def errors_to_problems(loaded: Loaded, display_path: str, environment: str = "") -> list[Problem]:
+    """Validate ``loaded.data`` against the schema and map every error to a Problem."""
+    problems: list[Problem] = []
+    for error in validator().iter_errors(loaded.data):
+        problems.extend(_map_error(error, loaded, display_path, environment))
+    return problems
+
+
+def _loc(loaded: Loaded, display_path: str, path: tuple, key: bool = False) -> Location:
+    line, col = loaded.locate_key(path) if key else loaded.locate(path)
+    return Location(display_path, line, col)
+
+
+def _map_error(error: ValidationError, loaded: Loaded, file: str, env: str) -> list[Problem]:
+    path = tuple(error.absolute_path)
+    where = _describe(path)
+    v = error.validator
+    s = _subschema(error)
+    if v == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = sorted(s.get("properties", {}))
+        patterns = [re.compile(p) for p in s.get("patternProperties", {})]
+        out = []
+        for key in error.instance:
+            if key in s.get("properties", {}) or any(p.search(str(key)) for p in patterns):
+                continue
+            guess = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+            hint = f"Did you mean '{guess[0]}'?" if guess else (
+                f"Allowed here: {', '.join(allowed)}." if allowed else codes.HG102.hint)
+            name = f"{where}.{key}" if path else str(key)
+            if patterns and not allowed:
+                msg = f"'{key}' is not a valid key in {where} (keys must match {', '.join(p.pattern for p in patterns)})"
+            else:
+                msg = f"unknown field '{name}'" + (f"; did you mean '{guess[0]}'?" if guess else "")
+            out.append(codes.HG102.problem(msg, _loc(loaded, file, path + (key,), key=True), hint=hint,
+                                           environment=env, path=pointer(path + (key,))))
+        return out
+    if v == "required":
+        missing = [r for r in error.validator_value if isinstance(error.instance, dict) and r not in error.instance]
+        out = []
+        for r in missing:
+            sub = s.get("properties", {}).get(r, {})
+            out.append(codes.HG101.problem(
+                f"missing required field '{r}' in {where}{_expected(sub)}",
+                _loc(loaded, file, path, key=True), environment=env, path=pointer(path + (r,))))
+        return out
+    if v == "not" and isinstance(error.validator_value, dict) and "required" in error.validator_value:
+        fields = error.validator_value["required"]
+        return [codes.HG107.problem(
+            f"field '{f}' is not allowed in {where} with this configuration (see 'type')",
+            _loc(loaded, file, path + (f,), key=True), environment=env, path=pointer(path + (f,)),
+            hint=f"Remove '{f}'; it only applies to another authenticator type.") for f in fields]
+    if v == "type":
+        expected = error.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        return [codes.HG103.problem(
+            f"{where} must be of type {expected}, got {_json_type(error.instance)} {_short(error.instance)}",
+            _loc(loaded, file, path), environment=env, path=pointer(path))]
+    if v in ("pattern", "format"):
+        return [codes.HG104.problem(
+            f"{where}: {_short(error.instance)} is not valid{_expected(s)}",
+            _loc(loaded, file, path), environment=env, path=pointer(path),
+            hint=f"Expected a value matching {error.validator_value!r}." if v == "pattern" else codes.HG104.hint)]
+    if v == "propertyNames":
+        return [codes.HG104.problem(f"{where}: invalid key {_short(error.instance)}{_expected(s)}",
+                                    _loc(loaded, file, path), environment=env, path=pointer(path))]
+    if v in ("enum", "const"):
+        allowed = error.validator_value if v == "enum" else [error.validator_value]
+        guess = difflib.get_close_matches(str(error.instance), [str(a) for a in allowed], n=1, cutoff=0.6)
+        hint = f"Allowed: {', '.join(map(str, allowed))}." + (f" Did you mean '{guess[0]}'?" if guess else "")
+        return [codes.HG105.problem(f"{where}: {_short(error.instance)} is not one of {', '.join(map(str, allowed))}",
+                                    _loc(loaded, file, path), environment=env, path=pointer(path), hint=hint)]
+    if v in RANGE_VALIDATORS:
+        return [codes.HG106.problem(f"{where}: {error.message}", _loc(loaded, file, path),
+                                    environment=env, path=pointer(path))]
+    if v == "uniqueItems":
+        return [codes.HG107.problem(f"{where}: list items must be unique; {_short(error.instance)} repeats a value",
+                                    _loc(loaded, file, path), environment=env, path=pointer(path),
+                                    hint="Remove the duplicate entry.")]
+    return [codes.HG107.problem(f"{where}: {error.message}", _loc(loaded, file, path), environment=env,
+                                path=pointer(path))]
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
