@@ -71,7 +71,7 @@ def _resolve(s: dict) -> dict:
 
 def _expected(s: dict) -> str:
     s = _resolve(s)
-    desc = s.get("description", "")
+    desc = s.get("description", "").rstrip(".")
     return f" ({desc})" if desc else ""
 
 
@@ -85,7 +85,18 @@ def errors_to_problems(loaded: Loaded, display_path: str, environment: str = "")
     problems: list[Problem] = []
     for error in validator().iter_errors(loaded.data):
         problems.extend(_map_error(error, loaded, display_path, environment))
-    return problems
+    return _merge_typos(problems)
+
+
+def _merge_typos(problems: list[Problem]) -> list[Problem]:
+    """Drop "missing required field X" when an unknown key next to it is a misspelling of X:
+    the HG102 "did you mean 'X'?" already says everything."""
+    suggested = set()
+    for p in problems:
+        if p.code == codes.HG102.id and p.hint.startswith("Did you mean '"):
+            parent = p.path.rsplit("/", 1)[0]
+            suggested.add(f"{parent}/{p.hint.split(chr(39))[1]}")
+    return [p for p in problems if not (p.code == codes.HG101.id and p.path in suggested)]
 
 
 def _loc(loaded: Loaded, display_path: str, path: tuple, key: bool = False) -> Location:

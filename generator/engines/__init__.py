@@ -1,0 +1,1 @@
+"""External engines (cfn-lint, kubeconform, chart values schema) behind one small interface."""
