@@ -11,6 +11,8 @@ Secrets are never stack parameters.
 
 from __future__ import annotations
 
+import re
+
 from generator import paths
 from generator.artifacts import Kind, RenderedFile
 from generator.model import Environment
@@ -18,6 +20,10 @@ from generator.render.common import dump_json, dump_yaml, with_header
 
 MAX_EXTRA_HUBS = 2
 MAX_CIDRS = 3
+#: Cluster admins are fixed parameter slots AdminPrincipalArn1..10 (the template cannot loop
+#: without a transform that cfn-lint cannot evaluate with parameters). Admins fill the slots in
+#: spec order; the deploy role has a parameter of its own and never takes a slot.
+MAX_ADMINS = 10
 
 
 def parameters(env: Environment) -> dict[str, str | list[str]]:
@@ -40,14 +46,55 @@ def parameters(env: Environment) -> dict[str, str | list[str]]:
         "LoadBalancerCidrBlock2": cidrs[1],
         "LoadBalancerCidrBlock3": cidrs[2],
         "NodeProxyPort": str(env.hubs[0].node_port),
-        "AdminPrincipalArns": [p.arn for p in env.admin_principals if p.arn != env.deploy_role_arn],
         "DeployRoleArn": env.deploy_role_arn,
     }
+    admins = [p.arn for p in env.admin_principals if p.arn != env.deploy_role_arn]
+    admins += [""] * (MAX_ADMINS - len(admins))
+    for i, arn in enumerate(admins, start=1):
+        params[f"AdminPrincipalArn{i}"] = arn
     extra = list(env.hubs[1:]) + [None] * (MAX_EXTRA_HUBS - len(env.hubs[1:]))
     for i, hub in enumerate(extra, start=2):
         params[f"Hub{i}NodeProxyPort"] = str(hub.node_port) if hub else ""
         params[f"Hub{i}Hostname"] = (hub.host or "") if hub else ""
-    return dict(sorted(params.items()))
+    return dict(sorted(params.items(), key=lambda kv: _natural(kv[0])))
+
+
+def _natural(name: str) -> list:
+    """Sort key putting AdminPrincipalArn2 before AdminPrincipalArn10."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
+
+
+def parameter_sources(env: Environment) -> dict[str, tuple]:
+    """The spec path feeding each stack parameter (for locating parameter problems in the spec)."""
+    src: dict[str, tuple] = {
+        "KubernetesVersion": ("cluster", "kubernetesVersion"),
+        "VpcId": ("cluster", "vpcId"),
+        "Subnets": ("cluster", "subnets"),
+        "NodeImageId": ("cluster", "nodes", "imageId"),
+        "NodeInstanceType": ("cluster", "nodes", "instanceType"),
+        "NodeAutoScalingGroupMinSize": ("cluster", "nodes", "minSize"),
+        "NodeAutoScalingGroupDesiredCapacity": ("cluster", "nodes", "desiredCapacity"),
+        "NodeAutoScalingGroupMaxSize": ("cluster", "nodes", "maxSize"),
+        "NodeVolumeSize": ("cluster", "nodes", "volumeSize"),
+        "CertificateArn": ("cluster", "loadBalancer", "certificateArn"),
+        "LoadBalancerCidrBlock": ("cluster", "loadBalancer", "allowedCidrs", 0),
+        "LoadBalancerCidrBlock2": ("cluster", "loadBalancer", "allowedCidrs", 1),
+        "LoadBalancerCidrBlock3": ("cluster", "loadBalancer", "allowedCidrs", 2),
+        "NodeProxyPort": ("hubs", 0, "nodePort"),
+        "DeployRoleArn": ("aws", "deployRoleArn"),
+    }
+    for i in range(2, MAX_EXTRA_HUBS + 2):
+        src[f"Hub{i}NodeProxyPort"] = ("hubs", i - 1, "nodePort")
+        src[f"Hub{i}Hostname"] = ("hubs", i - 1, "host")
+    # Slots follow cluster.admins in order, skipping an entry equal to the deploy role.
+    slot = 1
+    for j, a in enumerate(env.cluster.admins):
+        if a.arn != env.deploy_role_arn:
+            src[f"AdminPrincipalArn{slot}"] = ("cluster", "admins", j, "arn")
+            slot += 1
+    for k in range(slot, MAX_ADMINS + 1):
+        src[f"AdminPrincipalArn{k}"] = ("cluster", "admins")
+    return src
 
 
 def flat_parameters(env: Environment) -> dict[str, str]:

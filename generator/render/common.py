@@ -38,7 +38,8 @@ def dump_yaml_documents(docs: list[Any]) -> str:
 
 
 def dump_json(obj: Any) -> str:
-    return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """JSON in the key order the renderer built (renderers order their keys deterministically)."""
+    return json.dumps(obj, indent=2, ensure_ascii=False) + "\n"
 
 
 def body_hash(body: str) -> str:
