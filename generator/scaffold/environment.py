@@ -1,0 +1,437 @@
+"""`hubgen new`: a new environment spec from the environment template, checked before it is written.
+
+The flow (nothing touches the repository until the last step):
+
+1. :func:`start` - a draft spec: empty (fields take their defaults) or derived from an existing
+   environment (``--from``) with what must differ made unique;
+2. :func:`apply_sets` - ``--set key=value`` overrides, converted by the schema of each field;
+3. :func:`complete` - every field gets a value: asked (interactive), defaulted, or reported missing;
+4. :func:`render_text` - the cookiecutter template writes the commented YAML in a scratch folder;
+5. :func:`check` - the real validation, as if the text were ``environments/<env>/environment.yaml``
+   next to the repository's other environments (cross-environment checks included);
+6. :func:`write` - under the repository lock, the spec and its rendered files are staged in
+   ``.hubgen/`` and moved into place with one rename: the environment appears whole or not at all.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from generator import __version__
+from generator.loader import load_yaml_file, load_yaml_text
+from generator.paths import ENV_NAME_RE, SPEC_FILENAME, RepoPaths
+from generator.problems import Problem, has_errors
+from generator.render.common import dump_yaml
+from generator.scaffold import fields as F
+from generator.scaffold.cookie import ENVIRONMENT_TEMPLATE, TemplateError, run_template
+from generator.validate.environments import UsageError, Validation, validate_candidate
+
+#: Longest stack name the schema accepts.
+MAX_STACK_NAME = 55
+
+
+class Refused(Exception):
+    """The input cannot become an environment; ``problems`` say why (exit 1, nothing written)."""
+
+    def __init__(self, problems: list[Problem], message: str = ""):
+        super().__init__(message or "refused")
+        self.problems = problems
+        self.message = message
+
+
+@dataclass
+class Draft:
+    """A spec on its way to becoming ``environments/<name>/environment.yaml``."""
+
+    name: str
+    spec: dict[str, Any]
+    source: str | None = None
+    #: Paths given with --set: final, never defaulted, asked or removed.
+    explicit: set[tuple] = field(default_factory=set)
+    #: Things a person should do or check, printed after the environment is created.
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def origin(self) -> str:
+        how = f"`hubgen new {self.name} --from {self.source}`" if self.source else f"`hubgen new {self.name}`"
+        return f"Created by {how} (hubgen {__version__})."
+
+
+# --- 1. start ---------------------------------------------------------------------------
+
+
+def check_new_name(repo: RepoPaths, name: str) -> None:
+    if "/" in name or "\\" in name or name in (".", "..") or not ENV_NAME_RE.match(name):
+        raise UsageError(f"'{name}' is not a valid environment name: lower-case letters, digits and '-', "
+                         "starting and ending with a letter or digit, at most 40 characters")
+    if (repo.environments / name).exists() or (repo.environments / name).is_symlink():
+        raise UsageError(f"environment '{name}' already exists (environments/{name}/); choose another name")
+
+
+def start(repo: RepoPaths, name: str, source: str | None = None, *, provider: str | None = None) -> Draft:
+    """A draft for environment ``name``: fresh, or derived from environment ``source``.
+
+    ``provider``: the secrets provider a fresh draft proposes (default: what the repository's
+    .sops.yaml encrypts for).
+    """
+    check_new_name(repo, name)
+    if source is None:
+        return Draft(name, {"name": name, "secrets": {"provider": provider or sops_provider(repo.root)}})
+    if source not in repo.env_names():
+        known = ", ".join(repo.env_names()) or "none"
+        raise UsageError(f"--from {source}: no environment '{source}' (known: {known})")
+    spec_path = repo.env(source).spec
+    loaded = load_yaml_file(repo.abs(spec_path), spec_path)
+    if loaded.problems or not isinstance(loaded.data, dict):
+        raise Refused(loaded.problems, f"--from {source}: {spec_path} cannot be read; fix it first")
+    draft = Draft(name, copy.deepcopy(loaded.data), source=source)
+    _make_unique(repo, draft)
+    return draft
+
+
+def sops_provider(root: Path) -> str:
+    """"age" when the repository's .sops.yaml encrypts environment secrets for age keys only, else "kms"."""
+    import yaml
+
+    try:
+        config = yaml.safe_load((root / ".sops.yaml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return "kms"
+    rules = config.get("creation_rules") if isinstance(config, dict) else None
+    probe = "environments/env/secrets/hub.secret.yaml"
+    for rule in rules if isinstance(rules, list) else []:
+        if not isinstance(rule, dict):
+            continue
+        try:
+            if rule.get("path_regex") and not re.search(str(rule["path_regex"]), probe):
+                continue
+        except re.error:
+            continue
+        return "age" if rule.get("age") and not rule.get("kms") else "kms"
+    return "kms"
+
+
+def _swap_token(text: str, old: str, new: str) -> str | None:
+    """``text`` with ``old`` replaced where it stands as a token (between '-', '.', '/' or the ends)."""
+    pattern = re.compile(rf"(?<![A-Za-z0-9]){re.escape(old)}(?![A-Za-z0-9])")
+    return pattern.sub(new, text) if pattern.search(text) else None
+
+
+def _other_specs(repo: RepoPaths, exclude: str) -> list[dict]:
+    out = []
+    for n in repo.env_names():
+        if n == exclude:
+            continue
+        loaded = load_yaml_file(repo.abs(repo.env(n).spec), repo.env(n).spec)
+        if isinstance(loaded.data, dict):
+            out.append(loaded.data)
+    return out
+
+
+def _make_unique(repo: RepoPaths, d: Draft) -> None:
+    """Change what two environments cannot share; keep everything else of the source."""
+    spec, src, new = d.spec, d.source or "", d.name
+    others = _other_specs(repo, new)
+    spec["name"] = new
+
+    account = str(F.get(spec, ("aws", "accountId"), ""))
+    taken = {str(F.get(o, ("cluster", "stackName"), "")).lower() for o in others
+             if str(F.get(o, ("aws", "accountId"), "")) == account}
+    old_stack = F.get(spec, ("cluster", "stackName"), None)
+    if isinstance(old_stack, str):
+        base = _swap_token(old_stack, src, new) or f"{old_stack}-{new}"
+        candidate, n = base[:MAX_STACK_NAME], 2
+        while candidate.lower() in taken:
+            suffix = f"-{n}"
+            candidate, n = base[: MAX_STACK_NAME - len(suffix)] + suffix, n + 1
+        F.put(spec, ("cluster", "stackName"), candidate)
+
+    tags = spec.get("tags")
+    if not isinstance(tags, dict):
+        tags = spec["tags"] = {}
+    tags["environment"] = new
+
+    hosts_taken = {h.get("host") for o in others for h in (o.get("hubs") or []) if isinstance(h, dict)}
+    for i, hub in enumerate(spec.get("hubs") or []):
+        if not isinstance(hub, dict):
+            continue
+        for key in ("name", "namespace"):
+            if hub.get(key) == src:
+                hub[key] = new
+        old_host = hub.get("host")
+        if isinstance(old_host, str) and old_host:
+            host = _swap_token(old_host, src, new)
+            if host is None:
+                first, _, rest = old_host.partition(".")
+                host = f"{first[: 62 - len(new)]}-{new}.{rest}" if rest else f"{first}-{new}"
+            first, dot, rest = host.partition(".")
+            n = 2
+            while host in hosts_taken:
+                host, n = f"{first}-{n}{dot}{rest}", n + 1
+            hub["host"] = host
+            hosts_taken.add(host)
+            d.notes.append(f"hubs[{i}] '{hub.get('name')}': host {old_host} -> {host}; the load balancer "
+                           "certificate must cover it and DNS must point at the new load balancer")
+            oauth = F.get(hub, ("auth", "oauth"), None)
+            if isinstance(oauth, dict) and isinstance(oauth.get("callbackUrl"), str):
+                oauth["callbackUrl"] = oauth["callbackUrl"].replace(f"//{old_host}/", f"//{host}/")
+                d.notes.append(f"hubs[{i}] '{hub.get('name')}': OAuth client {oauth.get('clientId')} (copied from "
+                               f"{src}) must accept the callback URL {oauth['callbackUrl']}, or register a new "
+                               "OAuth app and set auth.oauth.clientId")
+        role = F.get(hub, ("singleuser", "awsRoleArn"), None)
+        if isinstance(role, str):
+            d.notes.append(f"hubs[{i}] '{hub.get('name')}': notebook role {role} (copied from {src}) must trust "
+                           f"the OIDC provider of the new cluster (stack output OIDCProviderArn)")
+
+
+# --- 2. --set ----------------------------------------------------------------------------
+
+
+def apply_sets(draft: Draft, assignments: list[str]) -> None:
+    """Apply ``key=value`` overrides; raises UsageError for malformed or unknown keys."""
+    for item in assignments:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep:
+            raise UsageError(f"--set {item!r}: expected key=value, e.g. --set aws.region=us-east-1")
+        if key == "name":
+            raise UsageError("--set name=...: the environment name is the ENV argument")
+        try:
+            path = F.parse_key(key)
+        except F.UnknownKey as e:
+            raise UsageError(f"--set {key}: {e}") from None
+        if path and path[0] == "hubs" and len(path) > 1 and isinstance(path[1], int):
+            hubs = draft.spec.get("hubs") if isinstance(draft.spec.get("hubs"), list) else []
+            if path[1] > len(hubs):
+                raise UsageError(f"--set {key}: there is no hubs.{path[1] - 1}; hubs are numbered from 0 "
+                                 f"and a new one gets the next number ({len(hubs)})")
+        F.put(draft.spec, path, F.parse_value(path, raw))
+        draft.explicit.add(path)
+
+
+# --- 3. complete -------------------------------------------------------------------------
+
+#: Asks for one field: ``ask(field, spec, env)`` returns a value, or F.MISSING for "none".
+Asker = Callable[[F.Field, dict, str], Any]
+
+
+def complete(draft: Draft, ask: Asker | None = None, only: set[str] | None = None) -> list[F.Field]:
+    """Give every field a value; returns the required fields still missing (only without ``ask``).
+
+    A new spec takes every default; a spec derived with --from keeps the source's values and only
+    gains fields that a changed condition now needs (e.g. an OAuth client after --set ...auth.type).
+    ``only``: the keys to ask again (after a refused answer); the rest is left as it is.
+    """
+    spec, env = draft.spec, draft.name
+    fresh = draft.source is None
+    missing = []
+    for f in F.FIELDS:
+        path = f.path
+        if any(p[: len(path)] == path for p in draft.explicit):
+            continue
+        if f.when is not None and not f.when(spec):
+            F.delete(spec, path)
+            continue
+        asking = ask is not None and f.ask and (only is None or f.key in only)
+        if asking:
+            _answer(spec, path, ask(f, spec, env))
+            continue
+        if F.get(spec, path) is not F.MISSING:
+            continue
+        if fresh or f.when is not None:
+            default = f.default_for(spec, env)
+            if default is not None:
+                F.put(spec, path, default)
+                continue
+        if f.required:
+            if ask is not None and f.ask:
+                _answer(spec, path, ask(f, spec, env))
+            else:
+                missing.append(f)
+    return missing
+
+
+def _answer(spec: dict, path: tuple, value: Any) -> None:
+    if value is F.MISSING:
+        F.delete(spec, path)
+    else:
+        F.put(spec, path, value)
+
+
+@dataclass
+class Secrets:
+    """Secret files made for a new environment (ciphertext only) and what is left for a person."""
+
+    files: dict[str, str] = field(default_factory=dict)  # repo-relative path -> sops-encrypted YAML
+    notes: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # could not encrypt: why
+
+
+def make_secrets(root: Path, model: Any, *, generate: bool = True) -> Secrets:
+    """Encrypted Secret files for the hubs whose values hubgen may generate (dummy-login passwords).
+
+    Uses ``hubgen secrets create``'s machinery: a fresh random value per Secret key, encrypted by
+    sops with the creation rules of ``root``'s .sops.yaml, the plaintext never on disk. OAuth client
+    secrets are never generated: they become notes.
+    """
+    from generator.secrets.inventory import requirements
+    from generator.secrets.sops import SopsError, encrypt, random_value, secret_manifest
+    from generator.secrets.tools import ToolMissing
+
+    out = Secrets()
+    by_file: dict[str, list] = {}
+    for r in requirements(model):
+        by_file.setdefault(r.file, []).append(r)
+    for rel, reqs in by_file.items():
+        hub = reqs[0].hub
+        if not all(r.generated for r in reqs):
+            supplied = ", ".join(f"{r.purpose} (Secret {r.ref} key '{r.key}')" for r in reqs if not r.generated)
+            out.notes.append(f"hub '{hub}' needs its {supplied}: `hubgen secrets create {model.name} {hub}` "
+                             f"asks for it and writes {rel}, sops-encrypted")
+            continue
+        if not generate:
+            out.notes.append(f"hub '{hub}' reads its {reqs[0].purpose} from {rel}: create it with "
+                             f"`hubgen secrets create {model.name} {hub}`")
+            continue
+        values = {(r.name, r.key): random_value() for r in reqs}
+        try:
+            out.files[rel] = encrypt(root, rel, secret_manifest(reqs, values), list(values.values())).text
+        except (SopsError, ToolMissing) as e:
+            reason = str(e).splitlines()[0]
+            out.failed.append(f"{rel}: {reason}")
+            out.notes.append(f"hub '{hub}': {rel} (the {reqs[0].purpose}) was not created: {reason}; create it "
+                             f"with `hubgen secrets create {model.name} {hub}` once sops can encrypt for .sops.yaml")
+        else:
+            out.notes.append(f"hub '{hub}': {rel} holds a fresh random {reqs[0].purpose}, sops-encrypted "
+                             "(never printed; read it with `sops -d`)")
+    return out
+
+
+# --- 4. render ---------------------------------------------------------------------------
+
+
+def render_text(draft: Draft) -> str:
+    """The commented spec, written by the cookiecutter environment template."""
+    context = {"env": draft.name, "_spec": copy.deepcopy(draft.spec), "_origin": draft.origin,
+               "_hubgen_version": __version__}
+    with tempfile.TemporaryDirectory(prefix="hubgen-new-") as tmp:
+        created = run_template(ENVIRONMENT_TEMPLATE, Path(tmp), context)
+        text = (created / SPEC_FILENAME).read_text(encoding="utf-8")
+    back = load_yaml_text(text.encode("utf-8"), f"environments/{draft.name}/{SPEC_FILENAME}")
+    if back.data != draft.spec:
+        raise TemplateError("the environment template does not write back the spec it was given "
+                            f"(differences in: {', '.join(_differences(back.data, draft.spec)) or 'layout'})")
+    return text
+
+
+def _differences(a: Any, b: Any, path: str = "") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for k in sorted(set(a) | set(b), key=str):
+            out.extend(_differences(a.get(k, F.MISSING), b.get(k, F.MISSING), f"{path}.{k}" if path else str(k)))
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b)) for d in _differences(x, y, f"{path}.{i}")]
+    return [] if a == b else [path or "(top level)"]
+
+
+# --- 5. check ----------------------------------------------------------------------------
+
+
+def check(repo: RepoPaths, draft: Draft, text: str) -> Validation:
+    return validate_candidate(repo, draft.name, text)
+
+
+def prepare(repo: RepoPaths, draft: Draft) -> tuple[str, Validation]:
+    """The candidate text and its validation.
+
+    Answers of the wrong shape (a map where a list belongs, a subnet without its zone) do not fit
+    the template; they are then validated in plain YAML form, so the person gets the schema's
+    message for the field rather than a template error. The plain form is never written.
+    """
+    try:
+        text = render_text(draft)
+    except TemplateError as template_error:
+        plain = f"# candidate for environments/{draft.name}/{SPEC_FILENAME}\n" + dump_yaml(draft.spec)
+        validation = check(repo, draft, plain)
+        if has_errors(validation.problems):
+            return plain, validation
+        raise template_error
+    return text, check(repo, draft, text)
+
+
+# --- 6. write ----------------------------------------------------------------------------
+
+
+@dataclass
+class Written:
+    spec: str
+    generated: list[str]
+    secrets: list[str]
+    problems: list[Problem]
+
+    @property
+    def created(self) -> list[str]:
+        return [self.spec, *self.generated, *self.secrets]
+
+
+def write(repo: RepoPaths, draft: Draft, text: str, *, render: bool = True, secrets: bool = True) -> Written:
+    """Write the environment (and its generated files) under the repository lock, all at once.
+
+    Raises Refused when the final check under the lock fails (another run changed the repository
+    meanwhile), UsageError when the environment appeared meanwhile, WriteError on I/O failures.
+    """
+    from generator.generate import scan_rendered
+    from generator.render import render_environment
+    from generator.writer import WriteError, recover, repo_lock
+
+    with repo_lock(repo):
+        recover(repo)
+        check_new_name(repo, draft.name)
+        validation = check(repo, draft, text)
+        problems = validation.problems
+        result = validation.environments[draft.name]
+        if has_errors(problems) or result.context is None:
+            raise Refused(problems)
+        files = render_environment(result.context.model) if render else []
+        problems = problems + scan_rendered(files)
+        if has_errors(problems):
+            raise Refused(problems)
+        made = make_secrets(repo.root, result.context.model, generate=secrets)
+        draft.notes.extend(made.notes)
+        env = repo.env(draft.name)
+        stage = repo.state / "scaffold" / f"{draft.name}.{uuid.uuid4().hex}"
+        try:
+            stage.mkdir(parents=True)
+            (stage / SPEC_FILENAME).write_text(text, encoding="utf-8")
+            for f in files:
+                rel = f.path[len(env.dir) + 1:]
+                if not f.path.startswith(env.dir + "/") or ".." in rel.split("/"):  # pragma: no cover - renderer bug
+                    raise WriteError(f"renderer produced {f.path} outside {env.dir}")
+                target = stage / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(f.content)
+            for path, ciphertext in made.files.items():
+                target = stage / path[len(env.dir) + 1:]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(ciphertext, encoding="utf-8")
+            repo.environments.mkdir(exist_ok=True)
+            os.rename(stage, repo.abs(env.dir))
+        except OSError as e:
+            raise WriteError(f"cannot create {env.dir}: {e.strerror or e}") from e
+        finally:
+            if stage.exists():
+                shutil.rmtree(stage, ignore_errors=True)
+            try:
+                stage.parent.rmdir()
+            except OSError:
+                pass
+    return Written(env.spec, [f.path for f in files], sorted(made.files), problems)

@@ -1,0 +1,221 @@
+"""Managed files: what hubgen owns in a generated GitOps repository, in ONE place (:data:`MANAGED`).
+
+A managed file is shipped inside the hubgen package (``generator/data/``, which links
+to the files of the hubgen repository itself, so there is one copy of each) and
+copied into a repository by ``hubgen init``. ``hubgen init --update`` brings every
+managed file to the installed hubgen's version, ``hubgen init --check`` reports the
+ones that differ (HG405). Nothing under ``environments/`` is ever managed.
+
+``.hubgen.yaml`` at the repository root records the hubgen version that last wrote
+the managed files and which files those were (so a file a newer hubgen no longer
+ships is removed by the update, and a team's own files next to managed ones are
+never touched).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from importlib.abc import Traversable
+from pathlib import Path
+
+import yaml
+
+from generator import __version__, codes
+from generator.paths import SCHEMA_RELPATH, TEMPLATES_DIR
+from generator.problems import Location, Problem
+
+#: The record of the last `hubgen init` / `hubgen init --update`, at the repository root.
+RECORD = ".hubgen.yaml"
+
+
+@dataclass(frozen=True)
+class Managed:
+    """One managed file (``pattern`` None) or the shipped files of one folder (``pattern`` a glob)."""
+
+    target: str  # repository-relative path
+    data: str  # name under generator/data/
+    pattern: str | None = None
+
+
+#: Every managed file, in one place. A folder entry ships the files of the folder matching its pattern
+#: (the hubgen repository's own files, linked into generator/data/); entries whose files do not exist in
+#: the installed package are skipped.
+MANAGED: tuple[Managed, ...] = (
+    Managed(SCHEMA_RELPATH, "environment.schema.json"),
+    Managed(TEMPLATES_DIR, "cloudformation", "*.yaml"),
+    Managed(".github/workflows", "workflows", "*.yml"),
+    Managed(".pre-commit-config.yaml", "pre-commit-config.yaml"),
+)
+
+
+def _data() -> Traversable:
+    return resources.files("generator").joinpath("data")
+
+
+def shipped() -> dict[str, bytes]:
+    """Repository-relative path -> content of every managed file the installed hubgen ships."""
+    import fnmatch
+
+    out: dict[str, bytes] = {}
+    data = _data()
+    for m in MANAGED:
+        node = data.joinpath(m.data)
+        if m.pattern is None:
+            if node.is_file():
+                out[m.target] = node.read_bytes()
+            continue
+        if not node.is_dir():
+            continue
+        for child in sorted(node.iterdir(), key=lambda c: c.name):
+            if child.is_file() and fnmatch.fnmatch(child.name, m.pattern):
+                out[f"{m.target}/{child.name}"] = child.read_bytes()
+    return dict(sorted(out.items()))
+
+
+# --- the record ----------------------------------------------------------------------
+
+
+@dataclass
+class Record:
+    version: str | None = None
+    files: list[str] = field(default_factory=list)
+
+
+def read_record(root: Path) -> Record:
+    """The record of ``root``; an empty one when it is missing or unreadable."""
+    try:
+        data = yaml.safe_load((root / RECORD).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return Record()
+    if not isinstance(data, dict):
+        return Record()
+    files = data.get("managed")
+    version = data.get("hubgen")
+    return Record(str(version) if version is not None else None,
+                  [f for f in files if isinstance(f, str)] if isinstance(files, list) else [])
+
+
+def record_text(files: list[str]) -> str:
+    lines = [
+        "# Written by hubgen: the version that last wrote the managed files listed below.",
+        "# `hubgen init --update` brings them to the installed hubgen's version; `hubgen init --check`",
+        "# reports any that differ. Edit the environments, not these files.",
+        f"hubgen: {__version__}",
+        "managed:",
+        *(f"  - {f}" for f in sorted(files)),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# --- comparing and updating ----------------------------------------------------------
+
+
+@dataclass
+class ManagedChange:
+    path: str
+    action: str  # "create" | "update" | "remove"
+    old: bytes | None
+    new: bytes | None
+
+
+def _safe_target(root: Path, rel: str) -> Path:
+    """``root/rel``, refusing paths that leave the repository (through '..' or a symbolic link)."""
+    path = root / rel
+    real_root = root.resolve()
+    parent = path.parent.resolve()
+    if parent != real_root and real_root not in parent.parents:
+        raise OSError(f"{rel} leads outside the repository")
+    return path
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):  # also a dangling symbolic link
+        return None
+
+
+def changes(root: Path) -> list[ManagedChange]:
+    """What an update would change in the repository at ``root``."""
+    wanted = shipped()
+    out = []
+    for rel, content in wanted.items():
+        current = _read(root / rel)
+        if current is None:
+            out.append(ManagedChange(rel, "create", None, content))
+        elif current != content:
+            out.append(ManagedChange(rel, "update", current, content))
+    for rel in read_record(root).files:
+        if rel in wanted or not is_managed_path(rel):
+            continue
+        current = _read(root / rel)
+        if current is not None:
+            out.append(ManagedChange(rel, "remove", current, None))
+    return sorted(out, key=lambda c: c.path)
+
+
+def is_managed_path(rel: str) -> bool:
+    """Whether ``rel`` is a path a MANAGED entry covers (so hubgen may replace or remove it).
+
+    The record only ever *narrows* what an update touches: a hand-edited record naming README.md,
+    an environment or a path outside the repository cannot make hubgen delete it.
+    """
+    import fnmatch
+
+    parts = rel.split("/")
+    if not rel or os.path.isabs(rel) or any(p in ("", ".", "..") for p in parts):
+        return False
+    for m in MANAGED:
+        if m.pattern is None and rel == m.target:
+            return True
+        if m.pattern is not None and "/".join(parts[:-1]) == m.target and fnmatch.fnmatch(parts[-1], m.pattern):
+            return True
+    return False
+
+
+def record_outdated(root: Path) -> bool:
+    rec = read_record(root)
+    return rec.version != __version__ or sorted(rec.files) != sorted(shipped())
+
+
+def apply(root: Path, todo: list[ManagedChange]) -> None:
+    """Write the changes (each file atomically) and the record. Raises OSError."""
+    targets = {c.path: _safe_target(root, c.path) for c in todo}  # all checked before anything is written
+    for c in todo:
+        target = targets[c.path]
+        if c.new is None:
+            target.unlink(missing_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.hubgen-tmp")
+        tmp.write_bytes(c.new)
+        os.replace(tmp, target)
+    write_record(root)
+
+
+def write_record(root: Path) -> None:
+    target = root / RECORD
+    tmp = root / f".{RECORD}.hubgen-tmp"
+    tmp.write_text(record_text(list(shipped())), encoding="utf-8")
+    os.replace(tmp, target)
+
+
+def unified_diff(c: ManagedChange) -> str:
+    def lines(b: bytes | None) -> list[str]:
+        return b.decode("utf-8", "replace").splitlines(keepends=True) if b is not None else []
+
+    old_name = f"a/{c.path}" if c.old is not None else "/dev/null"
+    new_name = f"b/{c.path}" if c.new is not None else "/dev/null"
+    out = "".join(difflib.unified_diff(lines(c.old), lines(c.new), old_name, new_name))
+    return out if out.endswith("\n") or not out else out + "\n\\ No newline at end of file\n"
+
+
+def problems(todo: list[ManagedChange]) -> list[Problem]:
+    """HG405 for every managed file an update would change."""
+    what = {"create": "is missing", "update": "differs from the one hubgen {v} ships",
+            "remove": "is no longer shipped by hubgen {v}"}
+    return [codes.HG405.problem(f"{c.path} {what[c.action].format(v=__version__)}", Location(c.path))
+            for c in todo]
