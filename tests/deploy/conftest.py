@@ -1,0 +1,215 @@
+"""Fixtures for `hubgen deploy` tests: a local moto server (AWS API emulator) and a repository whose stack
+template moto can deploy.
+
+* ``moto_url`` (session) -- moto's server mode on 127.0.0.1 (a free port), in a thread of the test process.
+  Its account is the example specs' account (MOTO_ACCOUNT_ID), so hubgen's account check passes.
+* ``aws`` -- resets the server, clears AWS settings of the caller's environment, and offers boto3 clients
+  for arranging and inspecting state, plus the environment variables hubgen runs with (fake credentials,
+  HUBGEN_AWS_ENDPOINT_URL, and a default region *different* from the specs' to show hubgen uses the spec's).
+* ``deploy_repo`` -- a repository copy whose ``manifests/cloudformation/cluster.yaml`` is a small template
+  moto supports, with the real template's Parameters block copied programmatically (same contract).
+
+moto 5.2.5 cannot run the real cluster template: it has no CloudFormation support for AWS::EKS::Cluster,
+AWS::EKS::AccessEntry or AWS::IAM::OIDCProvider (so `Fn::GetAtt Cluster.*` fails), and it answers HTTP 500
+to a SecurityGroupIngress list with an `Fn::If` -> `AWS::NoValue` entry.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import json
+import logging
+import os
+import traceback
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import boto3
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ACCOUNT = "553778890976"  # aws.accountId of the example specs
+REGION = "us-east-1"  # aws.region of the example specs
+TEMPLATE = "manifests/cloudformation/cluster.yaml"
+
+
+class _CfnLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Reads CloudFormation YAML; short-form intrinsic functions become None (only Parameters are used)."""
+
+
+_CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
+
+
+@functools.lru_cache(maxsize=1)
+def real_parameters() -> dict[str, Any]:
+    """The Parameters section of the real cluster template in this checkout."""
+    doc = yaml.load((REPO_ROOT / TEMPLATE).read_text(encoding="utf-8"), Loader=_CfnLoader)
+    return doc["Parameters"]
+
+
+# A stand-in for the cluster stack built from resource types moto implements. NodeInstanceRole keeps the
+# real template's fixed name (<stack>-node), which is what makes a name clash fail for real.
+_RESOURCES = """
+Resources:
+  NodeInstanceRole:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: !Sub ${AWS::StackName}-node
+      Path: /
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal: {Service: ec2.amazonaws.com}
+            Action: sts:AssumeRole
+  NodeSettings:
+    Type: AWS::SSM::Parameter
+    Properties:
+      Name: !Sub /hubgen/${AWS::StackName}/nodes
+      Type: String
+      Value: !Sub >-
+        ${NodeInstanceType} ${NodeAutoScalingGroupMinSize}/${NodeAutoScalingGroupDesiredCapacity}/${NodeAutoScalingGroupMaxSize}
+
+Outputs:
+  NodeInstanceRoleArn:
+    Value: !GetAtt NodeInstanceRole.Arn
+"""
+
+
+def small_template(padding: int = 0) -> str:
+    """The stand-in template; ``padding`` adds that many bytes of comment lines (for the size limit)."""
+    head = {"AWSTemplateFormatVersion": "2010-09-09",
+            "Description": "Test stand-in for the hubgen cluster stack (real Parameters, moto-supported resources).",
+            "Parameters": real_parameters()}
+    text = yaml.safe_dump(head, sort_keys=False, width=10_000) + _RESOURCES
+    if padding:
+        line = "# " + "x" * 97 + "\n"
+        text += line * (padding // len(line) + 1)
+    return text
+
+
+@pytest.fixture(scope="session")
+def moto_url():
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no request log lines in test output
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MOTO_ACCOUNT_ID", ACCOUNT)  # read by the server thread on each request
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        try:
+            yield f"http://{host}:{port}"
+        finally:
+            server.stop()
+
+
+#: One boto3 session for the tests' own calls: botocore then loads each service model once.
+_SESSION = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+@dataclass(eq=False)
+class Aws:
+    url: str
+    env: dict[str, str]
+
+    @functools.lru_cache(maxsize=None)  # noqa: B019 - a handful of clients per test, freed with it
+    def client(self, service: str, region: str = REGION):
+        return _SESSION.client(service, endpoint_url=self.url, region_name=region)
+
+    @property
+    def cfn(self):
+        return self.client("cloudformation")
+
+    def stack(self, name: str) -> dict | None:
+        stacks = [s for s in self.cfn.describe_stacks()["Stacks"] if s["StackName"] == name]
+        return stacks[-1] if stacks else None
+
+    def parameters(self, name: str) -> dict[str, str]:
+        """The stack's parameters as CloudFormation reports them (comma-joined lists)."""
+        out = {}
+        for p in self.stack(name)["Parameters"]:
+            value = p["ParameterValue"]
+            if value.startswith("['"):  # moto reports List<...> parameters as a Python list's repr
+                value = ",".join(ast.literal_eval(value))
+            out[p["ParameterKey"]] = value
+        return out
+
+    def change_sets(self, name: str) -> list[dict]:
+        # moto lists every stack's change sets; keep this stack's.
+        return [c for c in self.cfn.list_change_sets(StackName=name)["Summaries"] if c["StackName"] == name]
+
+
+@pytest.fixture
+def aws(moto_url, monkeypatch) -> Aws:
+    urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST"), timeout=10).read()
+    for key in list(os.environ):
+        if key.startswith(("AWS_", "HUBGEN_")):
+            monkeypatch.delenv(key)
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",  # pragma: allowlist secret
+        "AWS_DEFAULT_REGION": "eu-west-1",  # not the spec's region: hubgen must use the spec's
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "HUBGEN_AWS_ENDPOINT_URL": moto_url,
+    }
+    return Aws(moto_url, env)
+
+
+@dataclass(frozen=True)
+class Result:
+    """One CLI run (the same shape as the run_hubgen fixture's results)."""
+
+    args: tuple[str, ...]
+    rc: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def __str__(self) -> str:
+        return f"hubgen {' '.join(self.args)} -> rc={self.rc}\n--- stdout\n{self.stdout}--- stderr\n{self.stderr}"
+
+
+@pytest.fixture(name="invoke_hubgen")
+def invoke_hubgen_with_env() -> Callable[..., Result]:
+    """The CLI in-process (typer's CliRunner on generator.cli.app:app) with environment variables, like
+    ``run_hubgen`` but without a new interpreter per run (most deploy tests run several commands)."""
+    from typer.testing import CliRunner
+
+    from generator.cli.app import app
+
+    def invoke(args: Sequence[str], env: dict[str, str] | None = None) -> Result:
+        args = tuple(str(a) for a in args)
+        full_env = {"NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "200", **(env or {})}
+        result = CliRunner().invoke(app, list(args), env=full_env, catch_exceptions=True, color=False)
+        stderr = result.stderr
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            stderr += "Traceback (most recent call last):\n" + "".join(traceback.format_exception(result.exception))
+        return Result(args, result.exit_code, result.stdout, stderr)
+
+    return invoke
+
+
+@pytest.fixture
+def deploy_repo(repo: Path) -> Path:
+    (repo / TEMPLATE).write_text(small_template(), encoding="utf-8")
+    return repo
+
+
+def committed_parameters(repo: Path, env: str = "dev") -> dict[str, str]:
+    data = json.loads((repo / f"environments/{env}/cloudformation/cluster.parameters.json").read_text())
+    return {p["ParameterKey"]: p["ParameterValue"] for p in data}
+
+
+def committed_tags(repo: Path, env: str = "dev") -> dict[str, str]:
+    data = json.loads((repo / f"environments/{env}/cloudformation/cluster.template-configuration.json").read_text())
+    return data["Tags"]
