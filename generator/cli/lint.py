@@ -1,0 +1,56 @@
+"""`hubgen lint`: cfn-lint, kubeconform, the chart's values schema and the template's parameter rules."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import List, Optional
+
+import typer
+
+from generator.cli.base import EXIT_OK, EXIT_PROBLEMS, Format, app, state, usage_error
+from generator.output import console, report
+from generator.problems import has_errors
+from generator.validate.environments import UsageError
+
+
+class EngineName(str, Enum):
+    cfn_lint = "cfn-lint"
+    kubeconform = "kubeconform"
+    values = "values"
+    params = "params"
+
+
+@app.command("lint")
+def lint_command(
+    ctx: typer.Context,
+    environments: Optional[List[str]] = typer.Argument(None, help="Environments to lint (default: all)."),
+    engine: Optional[List[EngineName]] = typer.Option(
+        None, "--engine", "-e", help="Run only this engine (repeatable; default: all four)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Ignore cached engine results and store none."),
+    offline: bool = typer.Option(
+        False, "--offline", help="Never fetch chart schemas from the chart repository (also HUBGEN_OFFLINE=1)."),
+) -> None:
+    """Prove the generated artifacts against the engines that consume them. Exit 0 clean, 1 errors, 2 usage error.
+
+    Validates first (an environment with errors is reported, not linted), renders in memory (writes
+    nothing), then runs cfn-lint (templates, and the cluster template with each environment's
+    parameters), kubeconform (strict, offline schemas incl. Flux CRDs), the chart's values.schema.json
+    (values merged over the chart's defaults) and the template's parameter constraints.
+    """
+    from generator import lint
+
+    st = state(ctx)
+    try:
+        result = lint.run(st.repo, environments, engines=[e.value for e in engine or []],
+                          use_cache=not no_cache, offline=offline)
+    except UsageError as e:
+        usage_error(str(e))
+    report(result.problems, st.format.value, command="lint", environments=result.environments,
+           extra={"engines": result.stats(), "skipped": result.skipped}, quiet=st.quiet)
+    if st.format is Format.text and not st.quiet:
+        c = console()
+        for r in result.results:
+            c.print(f"[dim]  {r.engine} {r.version}: {r.units} unit(s), {r.cached} cached, {r.seconds:.2f} s[/]")
+        if result.skipped:
+            c.print(f"[yellow]not linted (fix the errors above first):[/] {', '.join(result.skipped)}")
+    raise typer.Exit(EXIT_PROBLEMS if has_errors(result.problems) else EXIT_OK)

@@ -1,0 +1,424 @@
+"""cfn-lint (pinned, Python API) on every stack template, and on the cluster template with each
+environment's parameters (HG501).
+
+Two kinds of unit, each cached by content (see :mod:`generator.engines.cache`):
+
+* **template** -- one template in one region, linted without parameters.
+  Findings are the template's own and are reported once, at
+  ``manifests/cloudformation/<t>.yaml:line:col``. Every region an environment
+  deploys to is linted (resource availability differs by region).
+* **environment** -- the cluster template evaluated with one environment's
+  parameters (:func:`generator.render.cloudformation.parameters`; List-typed
+  parameters are handed over as lists, since cfn-lint reads a comma-joined
+  string as one scalar). cfn-lint 1.58 accepts many parameter sets in one
+  run and names the set (``... when 'Ref' is resolved to 'x' from ['<env>']``),
+  so all environments of a region are evaluated in batches of
+  :data:`BATCH_SIZE`: the template is parsed and its rules run once per batch,
+  not once per environment. Findings identical to the template's own are
+  dropped; a finding that names no parameter set and is not the template's
+  own is attributed by re-running the batch in halves until each finding
+  belongs to one environment. An environment's findings are reported at the
+  spec field that feeds the parameter involved (``parameter_sources``), with
+  the template position in the message.
+
+cfn-lint severities: E -> error, W -> warning; informational rules are not run.
+Rule E2900 (deployment parameters against the template) is not run with
+parameters: hubgen's own parameter engine (HG505) checks the same and more
+(AllowedPattern, Min/Max), at the spec field.
+"""
+
+from __future__ import annotations
+
+import ast
+import multiprocessing
+import os
+import re
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from generator import codes
+from generator.engines.base import (EngineResult, EnvArtifacts, LintInputs, Stopwatch, Template, cached_units,
+                                    describe_spec_path, parameter_spec_path, unit_key)
+from generator.engines.cache import canonical_json, file_digest
+from generator.paths import CLUSTER_TEMPLATE
+from generator.problems import Location, Problem, Severity
+from generator.render.cloudformation import parameters as stack_parameters
+from generator.validate.schema import pointer
+
+NAME = "cfn-lint"
+SOURCE = "cfn-lint"
+#: Environments evaluated per cfn-lint run. Measured with cfn-lint 1.58 on cluster.yaml: one run costs
+#: ~1.2 s plus ~0.03 s per parameter set up to ~100 sets, growing faster beyond that.
+BATCH_SIZE = 64
+DEFAULT_REGION = "us-east-1"
+#: Rules not run when a template is evaluated with parameters (see the module docstring).
+IGNORED_WITH_PARAMETERS = ("E2900",)
+#: Environment variable bounding the number of cfn-lint processes (default: one per CPU).
+JOBS_ENV = "HUBGEN_JOBS"
+RULES_URL = "https://github.com/aws-cloudformation/cfn-lint/blob/main/docs/rules.md"
+
+_FROM_RE = re.compile(r" from (\[[^\[\]]*\])$", re.S)
+_REF_RE = re.compile(r"\{'Ref': '([A-Za-z0-9]+)'\}")
+_SUB_RE = re.compile(r"\$\{([A-Za-z0-9]+)\}")
+
+_RULES: Any = None
+
+
+def cfn_lint_version() -> str:
+    """The installed cfn-lint's version, without importing cfn-lint (a warm, fully cached run never does)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cfn-lint")
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def _rules() -> Any:
+    """cfn-lint's rule collection, loaded once per process (loading costs ~0.6 s)."""
+    global _RULES
+    if _RULES is None:
+        from cfnlint.config import ConfigMixIn
+        from cfnlint.runner import Runner
+
+        _RULES = Runner(ConfigMixIn([])).rules
+    return _RULES
+
+
+def config_key() -> str:
+    """Digest of the cfn-lint configuration files cfn-lint itself would read (cwd and home .cfnlintrc)."""
+    names = (".cfnlintrc", ".cfnlintrc.yaml", ".cfnlintrc.yml")
+    paths = [base / n for base in (Path.home(), Path.cwd()) for n in names]
+    return file_digest(paths)
+
+
+def effective_region(region: str) -> str:
+    """``region`` if cfn-lint knows it, else :data:`DEFAULT_REGION`."""
+    from cfnlint.helpers import REGIONS
+
+    return region if region in REGIONS else DEFAULT_REGION
+
+
+# --- running cfn-lint ---------------------------------------------------------------
+
+def _json_path(path: Any) -> list:
+    """Plain ints and strs (cfn-lint's decoded nodes are str subclasses that do not pickle)."""
+    return [int(p) if isinstance(p, int) and not isinstance(p, bool) else str(p) for p in (path or [])]
+
+
+def _finding(match: Any) -> dict | None:
+    rule = match.rule
+    rule_id = str(getattr(rule, "id", "") or "E0000")
+    if rule_id.startswith("I"):
+        return None
+    return {
+        "rule": rule_id,
+        "line": int(match.linenumber or 0),
+        "column": int(match.columnnumber or 0),
+        "path": _json_path(getattr(match, "path", None)),
+        "message": str(match.message),
+        "description": str(getattr(rule, "shortdesc", "") or ""),
+        "url": str(getattr(rule, "source_url", "") or ""),
+        "filename": str(match.filename) if getattr(match, "filename", None) else "",
+    }
+
+
+def lint_text(text: str, region: str, parameter_sets: Sequence[tuple[str, dict]] = ()) -> list[dict]:
+    """cfn-lint findings (as plain dicts) of one template text in one region, with optional parameter sets."""
+    from cfnlint.config import ConfigMixIn
+    from cfnlint.context.parameters import ParameterSet
+    from cfnlint.decode import decode_str
+    from cfnlint.runner import run_template_by_data
+
+    template, errors = decode_str(text)
+    if errors:
+        return [f for f in (_finding(m) for m in errors) if f]
+    if template is None:
+        return []
+    kwargs: dict[str, Any] = {"regions": [region]}
+    if parameter_sets:
+        kwargs["parameters"] = [ParameterSet(source=name, parameters=params) for name, params in parameter_sets]
+        kwargs["ignore_checks"] = list(IGNORED_WITH_PARAMETERS)
+    config = ConfigMixIn([], **kwargs)
+    out = []
+    for match in run_template_by_data(template, config, _rules()):
+        f = _finding(match)
+        if f is not None:
+            out.append(f)
+    return out
+
+
+def jobs_limit() -> int:
+    """Processes for independent cfn-lint runs: ``$HUBGEN_JOBS``, else the number of CPUs."""
+    env = os.environ.get(JOBS_ENV, "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+def parallel_map(fn: Callable[..., Any], jobs: Sequence[tuple]) -> list[Any]:
+    """``[fn(*job) for job in jobs]``, spread over forked worker processes when that helps.
+
+    Workers are forked after cfn-lint and its rules are loaded, so they start
+    warm. Where fork is unavailable (or a worker dies), the jobs run here.
+    """
+    workers = min(len(jobs), jobs_limit())
+    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods() or sys.platform != "linux":
+        return [fn(*job) for job in jobs]
+    _rules()
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(fn, *zip(*jobs)))
+    except (BrokenProcessPool, OSError):
+        return [fn(*job) for job in jobs]
+
+
+def _baseline_key(f: dict) -> tuple:
+    return (f["rule"], tuple(f["path"]), f["message"])
+
+
+def _split_sources(message: str) -> tuple[str, list[str] | None]:
+    """(message without the "from [sets]" suffix, the parameter-set names), or (message, None)."""
+    m = _FROM_RE.search(message)
+    if m:
+        try:
+            names = ast.literal_eval(m.group(1))
+        except (ValueError, SyntaxError):
+            names = None
+        if isinstance(names, list) and all(isinstance(n, str) for n in names):
+            return message[: m.start()], names
+    return message, None
+
+
+def lint_environments(text: str, region: str, envs: Sequence[tuple[str, dict]],
+                      baseline: set[tuple]) -> dict[str, list[dict]]:
+    """Findings per environment name for ``envs`` ([(name, parameters)]) in one run (bisected if needed)."""
+    if not envs:
+        return {}
+    out: dict[str, list[dict]] = {name: [] for name, _ in envs}
+    unattributed = []
+    for f in lint_text(text, region, envs):
+        message, names = _split_sources(f["message"])
+        if names is None and f.get("filename") in out:
+            names = [f["filename"]]
+        f = dict(f, message=message, filename="")
+        if names is not None:
+            for n in names:
+                if n in out and f not in out[n]:
+                    out[n].append(f)
+        elif _baseline_key(f) not in baseline:
+            unattributed.append(f)
+    if unattributed:
+        if len(envs) == 1:
+            out[envs[0][0]].extend(f for f in unattributed if f not in out[envs[0][0]])
+        else:
+            half = len(envs) // 2
+            out = {}
+            out.update(lint_environments(text, region, envs[:half], baseline))
+            out.update(lint_environments(text, region, envs[half:], baseline))
+    return out
+
+
+#: Intrinsic functions whose resolution in cfn-lint 1.58 drops the "resolved from parameters" mark:
+#: for values under them cfn-lint reports an error only if *no* parameter set's value is valid, so
+#: environments may share a batch only when these parameters have equal values.
+WEAK_RESOLVERS = frozenset({"Fn::Sub", "Fn::Join", "Fn::Select", "Fn::Split", "Fn::FindInMap", "Fn::GetAZs",
+                            "Fn::ToJsonString", "Fn::Cidr", "Fn::Base64"})
+_SUB_NAME_RE = re.compile(r"\$\{([^!}][^}]*)\}")
+
+
+def weakly_resolved_parameters(template: Any, declared: set[str]) -> set[str]:
+    """Parameters referenced (Ref or ``${Name}``) anywhere under one of :data:`WEAK_RESOLVERS`."""
+    found: set[str] = set()
+
+    def walk(node: Any, weak: bool) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if weak and k == "Ref" and isinstance(v, str) and v in declared:
+                    found.add(str(v))
+                if k == "Fn::Sub":
+                    subs = v[0] if isinstance(v, list) and v else v
+                    if isinstance(subs, str):
+                        found.update(n.strip() for n in _SUB_NAME_RE.findall(subs) if n.strip() in declared)
+                walk(v, weak or k in WEAK_RESOLVERS)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v, weak)
+
+    walk(template, False)
+    return found
+
+
+def _parameter_of(finding: dict, template: Any, declared: set[str]) -> str | None:
+    """The template parameter a finding is about, when one can be told."""
+    path = finding.get("path") or []
+    if len(path) >= 2 and path[0] == "Parameters" and path[1] in declared:
+        return str(path[1])
+    if path and path[-1] == "Ref":
+        node = template
+        for p in path:
+            try:
+                node = node[p]
+            except (KeyError, IndexError, TypeError):
+                node = None
+                break
+        if isinstance(node, str) and node in declared:
+            return node
+    # {'Ref': 'X'} or ${X} (Fn::Sub) in the message: the parameter, when exactly one is named.
+    message = finding.get("message", "")
+    named = {n for n in _REF_RE.findall(message) + _SUB_RE.findall(message) if n in declared}
+    return named.pop() if len(named) == 1 else None
+
+
+# --- the engine ------------------------------------------------------------------
+
+def _severity(rule: str) -> Severity:
+    return Severity.WARNING if rule.startswith("W") else Severity.ERROR
+
+
+def _hint(f: dict) -> str:
+    desc = f.get("description") or "see the rule's documentation"
+    url = f.get("url") or f"{RULES_URL}#{f['rule']}"
+    return f"cfn-lint rule {f['rule']}: {desc} ({url})"
+
+
+def _decode_payload(payload: Any) -> dict | None:
+    """A stored unit result: ``{"region": region linted, "findings": [...]}``; None when malformed."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("region"), str):
+        return None
+    findings = payload.get("findings")
+    keys = {"rule", "line", "column", "path", "message"}
+    if not isinstance(findings, list) or not all(isinstance(f, dict) and keys <= f.keys() for f in findings):
+        return None
+    return payload
+
+
+class CfnLintEngine:
+    name = NAME
+
+    def version(self) -> str:
+        return cfn_lint_version()
+
+    def check(self, inputs: LintInputs) -> EngineResult:
+        watch = Stopwatch()
+        result = EngineResult(self.name, self.version())
+        try:
+            self._check(inputs, result)
+        finally:
+            result.seconds = watch.seconds
+        return result
+
+    def _check(self, inputs: LintInputs, result: EngineResult) -> None:
+        version, cfg = result.version, config_key()
+        regions = {env.name: env.context.model.region for env in inputs.environments}
+        all_regions = sorted(set(regions.values())) or [DEFAULT_REGION]
+
+        # 1. every template in every region, without parameters
+        units: dict[tuple[str, str], tuple[str, Template]] = {}
+        for t in inputs.templates.values():
+            for region in all_regions:
+                units[(t.path, region)] = (unit_key(NAME, version, "template", t.path, t.content, region, cfg), t)
+
+        def lint_templates(misses: list) -> dict:
+            jobs = []
+            for (path, region), t in misses:
+                jobs.append(((path, region), t.content.decode("utf-8", errors="replace"), effective_region(region)))
+            found = parallel_map(lint_text, [(text, linted) for _, text, linted in jobs])
+            return {uid: {"region": linted, "findings": f} for (uid, _, linted), f in zip(jobs, found)}
+
+        template_results, hits = cached_units(inputs.cache, units, lint_templates, decode=_decode_payload)
+        result.units += len(units)
+        result.cached += hits
+        for (path, _region), payload in sorted(template_results.items()):
+            for f in payload["findings"]:
+                result.problems.append(codes.HG501.problem(
+                    f"{f['rule']} {f['message']}", Location(path, f["line"], f["column"]),
+                    severity=_severity(f["rule"]), hint=_hint(f), path="/" + "/".join(map(str, f["path"])),
+                    source=SOURCE))
+
+        # 2. the cluster template with each environment's parameters
+        if not inputs.environments:
+            return
+        template = inputs.templates.get(CLUSTER_TEMPLATE)
+        if template is None:
+            result.problems.append(codes.HG501.problem(
+                f"{CLUSTER_TEMPLATE} does not exist; {len(inputs.environments)} environment(s) deploy it",
+                Location(CLUSTER_TEMPLATE), source=SOURCE, hint="Restore the stack template."))
+            return
+        params = {env.name: stack_parameters(env.context.model) for env in inputs.environments}
+        env_units = {
+            env.name: (unit_key(NAME, version, "environment", template.content, regions[env.name],
+                                canonical_json(params[env.name]), cfg), env)
+            for env in inputs.environments
+        }
+
+        def lint_envs(misses: list) -> dict:
+            from cfnlint.decode import decode_str
+
+            text = template.content.decode("utf-8", errors="replace")
+            decoded, errors = decode_str(text)
+            if errors or not isinstance(decoded, dict):
+                return {}  # the template-level run reports why it does not parse
+            block = decoded.get("Parameters")
+            declared = set(block) if isinstance(block, dict) else set()
+            # Batches: same region, and equal values for the parameters only cfn-lint's weaker resolvers see.
+            shared = sorted(weakly_resolved_parameters(decoded, declared))
+            groups: dict[tuple[str, str], list[tuple[str, dict]]] = {}
+            for name, _env in misses:
+                region = effective_region(regions[name])
+                weak = canonical_json([params[name].get(p) for p in shared])
+                groups.setdefault((region, weak), []).append((name, params[name]))
+            out: dict[str, dict] = {}
+            jobs = []
+            baselines: dict[str, set] = {}
+            for (region, _weak), envs in sorted(groups.items()):
+                if region not in baselines:
+                    cached = template_results.get((CLUSTER_TEMPLATE, region))
+                    if cached is None or cached["region"] != region:
+                        cached = {"findings": lint_text(text, region)}
+                    baselines[region] = {_baseline_key(f) for f in cached["findings"]}
+                for i in range(0, len(envs), BATCH_SIZE):
+                    jobs.append((text, region, envs[i:i + BATCH_SIZE], baselines[region]))
+            for (_text, region, batch, _baseline), found in zip(jobs, parallel_map(lint_environments, jobs)):
+                for name, _ in batch:
+                    findings = found.get(name, [])
+                    for f in findings:
+                        f["parameter"] = _parameter_of(f, decoded, declared)
+                    out[name] = {"region": region, "findings": findings}
+            return out
+
+        env_results, hits = cached_units(inputs.cache, env_units, lint_envs, decode=_decode_payload)
+        result.units += len(env_units)
+        result.cached += hits
+        for env in inputs.environments:
+            payload = env_results.get(env.name)
+            if payload is None:
+                continue
+            if payload["region"] != regions[env.name]:
+                result.problems.append(codes.HG501.problem(
+                    f"cfn-lint {version} does not know region {regions[env.name]!r}; the template was checked for "
+                    f"{payload['region']} instead", env.context.loc(("aws", "region")), environment=env.name,
+                    severity=Severity.WARNING, path="/aws/region", source=SOURCE,
+                    hint="Upgrade cfn-lint (pinned in pyproject.toml) once it knows the region."))
+            for f in payload["findings"]:
+                result.problems.append(self._env_problem(env, template, f, params[env.name]))
+
+    @staticmethod
+    def _env_problem(env: EnvArtifacts, template: Template, f: dict, params: dict) -> Problem:
+        where = f"{template.path}:{f['line']}:{f['column'] or 1}"
+        name = f.get("parameter")
+        if name:
+            value = params.get(name)
+            spec_path = parameter_spec_path(env, name, value)
+            if spec_path is not None:
+                return codes.HG501.problem(
+                    f"{f['rule']} {f['message']} (stack parameter {name} from {describe_spec_path(spec_path)}; "
+                    f"at {where})", env.context.loc(spec_path), environment=env.name, path=pointer(spec_path),
+                    severity=_severity(f["rule"]), hint=_hint(f), source=SOURCE)
+        return codes.HG501.problem(
+            f"{f['rule']} {f['message']} (with the parameters of environment {env.name})",
+            Location(template.path, f["line"], f["column"]), environment=env.name,
+            severity=_severity(f["rule"]), hint=_hint(f), source=SOURCE)

@@ -1,0 +1,201 @@
+"""`hubgen lint`: every artifact proven against the engine that will consume it.
+
+Pipeline: validate the selected environments (an environment with schema or
+semantic errors is reported and not linted), render each remaining one in
+memory (nothing is written), then run the engines over all of them at once:
+
+* ``cfn-lint``    -- :mod:`generator.engines.cfnlint` (HG501)
+* ``kubeconform`` -- :mod:`generator.engines.kubeconform`, adapted here (HG502)
+* ``values``      -- :mod:`generator.engines.chart_values` (HG503, HG504, HG507)
+* ``params``      -- :mod:`generator.engines.template_params` (HG505)
+
+An engine that cannot run reports HG506 (an error: a check that did not
+happen is not a pass). Results of cfn-lint, kubeconform and the values schema
+are cached by content (:mod:`generator.engines.cache`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from generator import codes
+from generator.artifacts import Kind, RenderedFile
+from generator.engines.base import (Engine, EngineResult, EnvArtifacts, LintInputs, Stopwatch, Template, cached_units,
+                                    unit_key)
+from generator.engines.cache import ResultCache, canonical_json, problem_to_json, problems_from_json
+from generator.engines.cfnlint import CfnLintEngine
+from generator.engines.chart_values import ChartValuesEngine
+from generator.engines.template_params import TemplateParametersEngine
+from generator.paths import TEMPLATES_DIR, RepoPaths
+from generator.problems import Location, Problem
+from generator.render import render_environment
+from generator.validate.environments import validate
+from generator.versions import GO_TOOLS, KUBERNETES_SCHEMA_VERSION
+
+TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json", ".template")
+
+
+# --- kubeconform, adapted to the engine interface ------------------------------------
+
+_BINARIES: dict[tuple[str, int, int], tuple[str, str]] = {}
+_GO_MODULE_RE = re.compile(rb"\nmod\tgithub\.com/yannh/kubeconform\t(v[0-9][^\t\n]*)")
+
+
+def _binary_info(path: Path) -> tuple[str, str]:
+    """(sha256, module version from the Go build info or "unknown") of a binary, memoised by stat."""
+    st = path.stat()
+    memo = (str(path), st.st_size, st.st_mtime_ns)
+    if memo not in _BINARIES:
+        data = path.read_bytes()
+        m = _GO_MODULE_RE.search(data)
+        _BINARIES[memo] = (hashlib.sha256(data).hexdigest(), m.group(1).decode() if m else "unknown")
+    return _BINARIES[memo]
+
+
+class KubeconformEngine:
+    """One kubeconform run over the generated manifests of every environment not found in the cache."""
+
+    name = "kubeconform"
+
+    def version(self) -> str:
+        return GO_TOOLS["kubeconform"][1]
+
+    def check(self, inputs: LintInputs) -> EngineResult:
+        from generator.engines import kubeconform as kc
+        from generator.engines.k8s_schemas import SchemaBuildError, default_crd_dir, schema_key
+
+        watch = Stopwatch()
+        result = EngineResult(self.name, self.version())
+        manifests = {env.name: [f for f in env.files if f.kind is Kind.K8S_MANIFEST] for env in inputs.environments}
+        manifests = {k: v for k, v in manifests.items() if v}
+        if not manifests:
+            return result
+        first = next(iter(manifests.values()))[0].path
+
+        def unavailable(message: str) -> EngineResult:
+            result.problems.append(codes.HG506.problem(message, Location(first), source=kc.SOURCE))
+            result.seconds = watch.seconds
+            return result
+
+        binary = kc.find_kubeconform(inputs.repo.root)
+        if binary is None:
+            return unavailable(f"kubeconform not found; Kubernetes manifests were not validated. {kc.INSTALL_HINT}")
+        try:
+            digest, version = _binary_info(binary)
+            crd_dir = default_crd_dir(inputs.repo.root)
+            schemas = schema_key(crd_dir, KUBERNETES_SCHEMA_VERSION)
+        except SchemaBuildError as e:
+            return unavailable(f"kubeconform schemas cannot be built: {e}")
+        except OSError as e:
+            return unavailable(f"kubeconform ({binary}) cannot be read: {e}")
+        result.version = version
+
+        units = {
+            name: (unit_key(self.name, digest, schemas, KUBERNETES_SCHEMA_VERSION,
+                            canonical_json([[f.path, hashlib.sha256(f.content).hexdigest()] for f in files])), files)
+            for name, files in manifests.items()
+        }
+        failures: list[Problem] = []
+
+        def compute(misses: list) -> dict:
+            files: list[RenderedFile] = [f for _, fs in misses for f in fs]
+            problems = kc.check_manifests(inputs.repo, files, crd_dir=crd_dir)
+            if any(p.code == codes.HG506.id for p in problems):
+                failures.extend(problems)  # nothing is cached from a run that did not happen
+                return {}
+            out: dict[str, list] = {name: [] for name, _ in misses}
+            owner = {f.path: f.environment for f in files}
+            for p in problems:
+                env = p.environment or owner.get(p.location.file, "")
+                out.setdefault(env, []).append(problem_to_json(p))
+            return {name: out.get(name, []) for name, _ in misses}
+
+        found, hits = cached_units(inputs.cache, units, compute, decode=problems_from_json)
+        result.units, result.cached = len(units), hits
+        for name in units:
+            result.problems.extend(found.get(name, []))
+        result.problems.extend(failures)
+        result.seconds = watch.seconds
+        return result
+
+
+# --- running --------------------------------------------------------------------------
+
+ENGINES: dict[str, type] = {
+    "cfn-lint": CfnLintEngine,
+    "kubeconform": KubeconformEngine,
+    "values": ChartValuesEngine,
+    "params": TemplateParametersEngine,
+}
+ENGINE_NAMES = tuple(ENGINES)
+
+
+@dataclass
+class LintRun:
+    environments: list[str]
+    problems: list[Problem] = field(default_factory=list)
+    results: list[EngineResult] = field(default_factory=list)
+    #: Environments not linted because validation found errors.
+    skipped: list[str] = field(default_factory=list)
+
+    def stats(self) -> dict[str, Any]:
+        return {r.engine: r.stats() for r in self.results}
+
+
+def collect_templates(repo: RepoPaths) -> dict[str, Template]:
+    """Every stack template in manifests/cloudformation/ (regular files), by repository-relative path."""
+    base = repo.abs(TEMPLATES_DIR)
+    out: dict[str, Template] = {}
+    if not base.is_dir():
+        return out
+    for p in sorted(base.iterdir()):
+        if p.suffix in TEMPLATE_SUFFIXES and p.is_file() and not p.is_symlink():
+            try:
+                out[f"{TEMPLATES_DIR}/{p.name}"] = Template(f"{TEMPLATES_DIR}/{p.name}", p.read_bytes())
+            except OSError:
+                continue
+    return out
+
+
+def run(repo: RepoPaths, names: Sequence[str] | None = None, *, engines: Sequence[str] | None = None,
+        use_cache: bool = True, offline: bool = False) -> LintRun:
+    """Validate, render in memory and lint ``names`` (default: every environment).
+
+    Raises :class:`generator.validate.environments.UsageError` for unknown
+    environments or engines.
+    """
+    from generator.validate.environments import UsageError
+
+    selected = list(engines) if engines else list(ENGINE_NAMES)
+    unknown = [e for e in selected if e not in ENGINES]
+    if unknown:
+        raise UsageError(f"unknown engine(s) {', '.join(unknown)}; choose from {', '.join(ENGINE_NAMES)}")
+    # Like `render`: the spec must be valid to be rendered; secret files beside it are `validate`'s business.
+    validation = validate(repo, list(names) if names else None, files=False)
+    run_ = LintRun(list(validation.environments), problems=list(validation.problems))
+    envs: list[EnvArtifacts] = []
+    for name, r in validation.environments.items():
+        if not r.ok:
+            run_.skipped.append(name)
+            continue
+        envs.append(EnvArtifacts(r.context, tuple(render_environment(r.context.model))))
+    inputs = LintInputs(repo, collect_templates(repo), envs, ResultCache(repo.cache, enabled=use_cache),
+                        offline=offline)
+    for name in dict.fromkeys(selected):
+        engine: Engine = ENGINES[name]()
+        try:
+            result = engine.check(inputs)
+        except Exception as e:  # noqa: BLE001 - an engine bug must be a reported problem, not a traceback
+            result = EngineResult(name, "")
+            result.problems.append(codes.HG506.problem(
+                f"engine {name} failed unexpectedly ({type(e).__name__}: {e}); its checks did not happen",
+                Location(TEMPLATES_DIR if name in ("cfn-lint", "params") else "environments"),
+                hint="This is a hubgen bug; please report it with the output of `hubgen lint --format json`."))
+        run_.results.append(result)
+        run_.problems.extend(result.problems)
+    return run_
+
