@@ -13,6 +13,7 @@ Numbering (like cfn-lint's rule ids, stable forever once released):
 * HG3xx  secrets and security
 * HG4xx  generated files out of date (drift)
 * HG5xx  external engines (cfn-lint, kubeconform, chart values schema, template parameters)
+* HG6xx  deploying a stack (CloudFormation change sets and stack operations)
 """
 
 from __future__ import annotations
@@ -175,19 +176,25 @@ HG217 = _code("HG217", E, "Admin principal listed twice",
 # --- HG3xx: secrets and security --------------------------------------------
 HG301 = _code("HG301", E, "Plaintext secret in spec",
               "Move the value into a sops-encrypted file under environments/<env>/secrets/ and reference it.",
-              "A key or value in the spec looks like a password, token, private key or AWS secret access key. Secrets never live in plain text in git.")
+              "A key or value in the spec - the hub settings and the raw `values` escape hatch alike - looks like a password, token, private key, age secret key or AWS secret access key: a key that names a secret (`password`, `secretToken`, `client_secret`, `apiKey`...) with a literal value, a `{name: DB_PASSWORD, value: ...}` environment entry, or a value shaped like a credential (AWS key ids, PEM private keys, GitHub/GitLab/Slack tokens, JWTs, URLs with a password, `--password=...`). Secrets never live in plain text in git: hubs read them from Kubernetes Secrets through Flux `valuesFrom`.")
 HG302 = _code("HG302", E, "Static AWS credentials for notebooks",
               "Remove AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY and set `singleuser.awsRoleArn` (IRSA) instead.",
-              "Notebook pods get AWS access through IAM Roles for Service Accounts, never through static keys in environment variables.")
+              "Notebook pods get AWS access through IAM Roles for Service Accounts (the hub's `singleuser.awsRoleArn`: hubgen annotates the notebook service account, the stack's OIDC provider lets pods assume the role), never through static keys in environment variables - whether in `singleuser.extraEnv` or the raw `values`, literal or from a Secret.")
 HG303 = _code("HG303", E, "Plaintext secret in generated file",
               "This is a hubgen bug or a hand edit; re-render and report it.",
-              "A generated file contains something that looks like a secret.")
+              "A generated file contains something that looks like a secret (the HG301 rules, applied to every rendered file before it is written).")
 HG304 = _code("HG304", E, "Secret file not encrypted",
               "Encrypt it: `sops --encrypt --in-place <file>` (or create it with `hubgen secrets create`).",
-              "A `*.secret.yaml` file lacks sops metadata or has unencrypted values.")
+              "A manifest under `environments/<env>/secrets/` lacks sops metadata, has plain-text values under `data`/`stringData` (edited without sops), has sops metadata without a key or MAC, or keeps something secret-looking outside `data`/`stringData` (which sops leaves readable). Flux applies everything in that folder, so every file there must be encrypted. Checked from the YAML structure: no sops binary or key needed.")
 HG305 = _code("HG305", E, "Referenced secret missing",
               "Create it with `hubgen secrets create <env> <hub>`.",
-              "A hub references a secret file that does not exist.")
+              "A hub references a Secret (`auth.passwordSecret`, `auth.oauth.clientSecret`) that no file under `environments/<env>/secrets/` defines in the hub's namespace, or that lacks the referenced key. Names, namespaces and keys stay readable in sops files, so this is checked without decrypting.")
+HG306 = _code("HG306", E, "Secret file malformed",
+              "Keep one or more Kubernetes Secrets per file, encrypted by sops with `encrypted_regex: ^(data|stringData)$`.",
+              "A file under `environments/<env>/secrets/` cannot be read (not UTF-8, not YAML, anchors/aliases, a symbolic link, over 1 MiB), a document is not a mapping, or sops encrypted the metadata too (no `encrypted_regex`), so neither reviewers nor hubgen can see which Secret it is.")
+HG307 = _code("HG307", E, "Secret file not decryptable by the cluster",
+              "Add the cluster's key with `sops updatekeys <file>` after fixing .sops.yaml, or change `secrets.provider`.",
+              "The spec's `secrets.provider` says how Flux decrypts (`kms`: the kustomize-controller's AWS identity; `age`: the private key in the `flux-system/sops-age` Secret), but the file's sops metadata lists no key of that type, so the `<env>-secrets` Kustomization would fail to decrypt it.")
 
 # --- HG4xx: drift -------------------------------------------------------------
 HG401 = _code("HG401", E, "Generated file out of date",
@@ -202,6 +209,16 @@ HG403 = _code("HG403", E, "Stale generated file",
 HG404 = _code("HG404", E, "Generated file missing",
               "Run `hubgen render <env>` and commit the result.",
               "A file the spec renders to does not exist.")
+HG405 = _code("HG405", E, "Managed file out of date",
+              "Run `hubgen init --update` to bring it to the installed hubgen's version, review the diff, commit.",
+              "A file hubgen manages in a generated repository (stack templates, schema, workflows, pre-commit "
+              "configuration; see docs/scaffolding.md) differs from the one the installed hubgen ships, is missing, "
+              "or is no longer shipped.")
+HG406 = _code("HG406", E, "Generated path is a symbolic link",
+              "Replace the link with a real folder (or delete it) and run `hubgen render <env>`.",
+              "A generated folder or file of an environment is a symbolic link. hubgen never writes through "
+              "links: one leading outside the repository would write there, one leading to another environment "
+              "would let two environments overwrite each other's files.")
 
 # --- HG5xx: engines -----------------------------------------------------------
 HG501 = _code("HG501", E, "cfn-lint finding",
@@ -222,10 +239,46 @@ HG505 = _code("HG505", E, "Parameter not accepted by the template",
 HG506 = _code("HG506", E, "Engine unavailable",
               "Install it with `bash .ci/install-tools` (or see the README).",
               "An external engine (kubeconform, schema directory) could not be run, so its checks did not happen.")
+HG507 = _code("HG507", E, "Chart version not in the chart repository",
+              "Pin a chart version the repository publishes (see https://hub.jupyter.org/helm-chart/).",
+              "The chart repository's index has no such version of the chart, so Flux could never install the hub. "
+              "Only detected when hubgen fetches the chart's schema (not offline).")
 
+
+# --- HG6xx: deploy ------------------------------------------------------------
+HG601 = _code("HG601", E, "Stack deployment failed",
+              "Fix what the reason names (a spec value, the template, or the AWS account), run `hubgen render <env>`, "
+              "commit, and deploy again.",
+              "CloudFormation rejected the change set, or the stack operation failed and rolled back. `hubgen deploy` "
+              "reports one problem per failing resource with its ResourceStatusReason, located at the resource in the "
+              "stack template.")
+HG602 = _code("HG602", E, "Stack cannot be deployed in its current state",
+              "Follow the step in the message (delete a stack whose creation failed, continue a failed rollback, or wait "
+              "for the running operation), then deploy again. hubgen never deletes stacks.",
+              "The stack exists in a state CloudFormation does not accept updates in, such as ROLLBACK_COMPLETE after a "
+              "failed creation, UPDATE_ROLLBACK_FAILED, or an operation still in progress.")
+HG603 = _code("HG603", E, "Stack belongs to something else",
+              "Choose another `cluster.stackName`, or pass `--adopt` to let hubgen manage a stack created without it.",
+              "A stack with the environment's name exists but carries no `hubgen:environment` tag (created by hand or by "
+              "another tool) or the tag of another environment, so deploying would clobber it.")
+HG604 = _code("HG604", E, "Credentials for another AWS account",
+              "Use credentials of the spec's `aws.accountId` (AWS_PROFILE, or the CI role of this environment).",
+              "The AWS credentials in use belong to an account other than the environment's `aws.accountId`.")
+HG605 = _code("HG605", E, "AWS request failed",
+              "Check credentials, permissions, region and network; the message is AWS's own.",
+              "A call to AWS (STS, S3 or CloudFormation) failed before CloudFormation could evaluate the change.")
+HG606 = _code("HG606", E, "Timed out waiting for the stack",
+              "The operation continues in CloudFormation: watch it in the console, raise `--timeout`, or run "
+              "`hubgen deploy` again once it has finished.",
+              "`hubgen deploy` stopped waiting before the stack operation reached a final state.")
 
 def get(code_id: str) -> Code:
     return CODES[code_id]
+
+
+def _cell(text: str) -> str:
+    """Text for a markdown table cell: a bare '|' would end the cell (GFM wants it escaped, even in code)."""
+    return text.replace("|", "\\|")
 
 
 def markdown() -> str:
@@ -242,7 +295,8 @@ def markdown() -> str:
         "|---|---|---|---|",
     ]
     for code in CODES.values():
-        lines.append(f"| [{code.id}](#{code.id.lower()}) | {code.severity.value} | {code.title} | {code.hint} |")
+        lines.append(f"| [{code.id}](#{code.id.lower()}) | {code.severity.value} | {_cell(code.title)} | "
+                     f"{_cell(code.hint)} |")
     lines.append("")
     for code in CODES.values():
         lines += [f"## {code.id}", "", f"**{code.title}** ({code.severity.value})", "", code.doc, "", f"Fix: {code.hint}", ""]

@@ -11,6 +11,7 @@ from typing import Any
 
 DEFAULT_CULL_TIMEOUT = 3600
 DEFAULT_CULL_EVERY = 600
+DEFAULT_DECRYPTION = "kms"  # spec secrets.provider
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,9 @@ class Environment:
     tags: tuple[tuple[str, str], ...]
     hubs: tuple[Hub, ...]
     description: str = ""
+    #: How Flux decrypts the environment's sops files: "kms" (the kustomize-controller's AWS
+    #: identity) or "age" (the private key in the flux-system/sops-age Secret).
+    secrets_provider: str = DEFAULT_DECRYPTION
 
     @property
     def partition(self) -> str:
@@ -192,7 +196,9 @@ def build(spec: dict[str, Any]) -> Environment:
         kubernetes_version=c["kubernetesVersion"],
         vpc_id=c["vpcId"],
         subnets=tuple(Subnet(s["id"], s["availabilityZone"]) for s in c["subnets"]),
-        nodes=Nodes(n["instanceType"], n["imageId"], n["minSize"], n["desiredCapacity"], n["maxSize"], n["volumeSize"]),
+        # int(): JSON Schema's "integer" also accepts 2.0, which must not render as "2.0".
+        nodes=Nodes(n["instanceType"], n["imageId"], int(n["minSize"]), int(n["desiredCapacity"]), int(n["maxSize"]),
+                    int(n["volumeSize"])),
         load_balancer=LoadBalancer(lb["certificateArn"], tuple(lb["allowedCidrs"]), bool(lb.get("public", False))),
         admins=tuple(Principal(a["arn"], a.get("username") or _username_for(a["arn"])) for a in c.get("admins", [])),
     )
@@ -221,7 +227,7 @@ def build(spec: dict[str, Any]) -> Environment:
                 name=h["name"],
                 namespace=h["namespace"],
                 host=h.get("host"),
-                node_port=h["nodePort"],
+                node_port=int(h["nodePort"]),
                 chart_version=h["chart"]["version"],
                 auth=Auth(a["type"], tuple(a["admins"]), tuple(a["allowedUsers"]), _secret(a.get("passwordSecret")), oauth),
                 singleuser=SingleUser(
@@ -240,8 +246,8 @@ def build(spec: dict[str, Any]) -> Environment:
                 prepuller_hook=pre.get("hook", True),
                 prepuller_continuous=pre.get("continuous", True),
                 culling_enabled=cull.get("enabled", True),
-                cull_timeout=cull.get("timeout", DEFAULT_CULL_TIMEOUT),
-                cull_every=cull.get("every", DEFAULT_CULL_EVERY),
+                cull_timeout=int(cull.get("timeout", DEFAULT_CULL_TIMEOUT)),
+                cull_every=int(cull.get("every", DEFAULT_CULL_EVERY)),
                 values=h.get("values", {}),
             )
         )
@@ -255,4 +261,5 @@ def build(spec: dict[str, Any]) -> Environment:
         tags=tuple(sorted(spec.get("tags", {}).items())),
         hubs=tuple(hubs),
         description=spec.get("description", ""),
+        secrets_provider=spec.get("secrets", {}).get("provider", DEFAULT_DECRYPTION),
     )

@@ -15,6 +15,10 @@ DEFAULT_CHART_VERSION = "4.4.0"
 #: Where Flux pulls the JupyterHub chart from.
 CHART_REPOSITORY_URL = "https://hub.jupyter.org/helm-chart/"
 CHART_NAME = "jupyterhub"
+#: Single-user image ``hubgen new`` proposes: the chart's own sample image, tagged with the chart version.
+DEFAULT_SINGLEUSER_IMAGE = "quay.io/jupyterhub/k8s-singleuser-sample"
+#: EKS Kubernetes minor version ``hubgen new`` proposes for a new cluster.
+DEFAULT_KUBERNETES_VERSION = "1.33"
 
 #: Flux 2.9 served API versions (helm-controller v1.6, source-controller v1.9,
 #: kustomize-controller v1.9).
@@ -35,13 +39,20 @@ GO_TOOLS = {
     "age-keygen": ("filippo.io/age/cmd/age-keygen", "v1.2.1"),
 }
 
+#: Python tools that run in their own virtual environment (their pins clash with hubgen's own:
+#: checkov 3.3.30 requires boto3<1.36), installed by scripts/checkov.sh into .tools/.
+CHECKOV_VERSION = "3.3.30"
+
 
 def _main(argv: list[str]) -> int:
+    if argv[1:] == ["chart-version"]:
+        print(DEFAULT_CHART_VERSION)
+        return 0
     if argv[1:] == ["go-tools"]:
         for name, (module, version) in GO_TOOLS.items():
             print(f"{name} {module}@{version}")
         return 0
-    print("usage: versions.py go-tools", file=sys.stderr)
+    print("usage: versions.py go-tools|chart-version", file=sys.stderr)
     return 2
 
 

@@ -40,9 +40,10 @@ def schema() -> dict[str, Any]:
 
 @functools.cache
 def validator() -> jsonschema.Draft202012Validator:
-    s = schema()
-    jsonschema.Draft202012Validator.check_schema(s)
-    return jsonschema.Draft202012Validator(s)
+    # No check_schema() here: the schema ships with the package and is checked against the draft 2020-12
+    # metaschema by the test suite (tests/core/test_schema.py); checking it on every run cost 0.2 s of
+    # each CLI start, fifty times the validation itself.
+    return jsonschema.Draft202012Validator(schema())
 
 
 def pointer(path: Iterable) -> str:
@@ -149,6 +150,10 @@ def _map_error(error: ValidationError, loaded: Loaded, file: str, env: str) -> l
             f"{where} must be of type {expected}, got {_json_type(error.instance)} {_short(error.instance)}",
             _loc(loaded, file, path), environment=env, path=pointer(path))]
     if v in ("pattern", "format"):
+        if _is_chart_version(path):  # a range or wildcard: the more specific HG211
+            return [codes.HG211.problem(
+                f"{where}: {_short(error.instance)} is not an exact chart version{_expected(s)}",
+                _loc(loaded, file, path), environment=env, path=pointer(path))]
         return [codes.HG104.problem(
             f"{where}: {_short(error.instance)} is not valid{_expected(s)}",
             _loc(loaded, file, path), environment=env, path=pointer(path),
@@ -171,6 +176,11 @@ def _map_error(error: ValidationError, loaded: Loaded, file: str, env: str) -> l
                                     hint="Remove the duplicate entry.")]
     return [codes.HG107.problem(f"{where}: {error.message}", _loc(loaded, file, path), environment=env,
                                 path=pointer(path))]
+
+
+def _is_chart_version(path: tuple) -> bool:
+    """``hubs[i].chart.version``: its format is "exact semver", so any mismatch is HG211."""
+    return len(path) == 4 and path[0] == "hubs" and path[2:] == ("chart", "version")
 
 
 def _json_type(value: Any) -> str:
