@@ -30,6 +30,7 @@ from generator.engines.cache import ResultCache, canonical_json, problem_to_json
 from generator.engines.cfnlint import CfnLintEngine
 from generator.engines.chart_values import ChartValuesEngine
 from generator.engines.template_params import TemplateParametersEngine
+from generator.output import progress
 from generator.paths import TEMPLATES_DIR, RepoPaths
 from generator.problems import Location, Problem
 from generator.render import render_environment
@@ -178,13 +179,17 @@ def run(repo: RepoPaths, names: Sequence[str] | None = None, *, engines: Sequenc
     validation = validate(repo, list(names) if names else None, files=False)
     run_ = LintRun(list(validation.environments), problems=list(validation.problems))
     envs: list[EnvArtifacts] = []
+    task = progress.task("render", len(validation.environments))
     for name, r in validation.environments.items():
+        task.advance()
         if not r.ok:
             run_.skipped.append(name)
             continue
         envs.append(EnvArtifacts(r.context, tuple(render_environment(r.context.model))))
+    task.done()
     inputs = LintInputs(repo, collect_templates(repo), envs, ResultCache(repo.cache, enabled=use_cache),
                         offline=offline)
+    task = progress.task("lint", len(dict.fromkeys(selected)), environments=len(envs))
     for name in dict.fromkeys(selected):
         engine: Engine = ENGINES[name]()
         try:
@@ -197,5 +202,7 @@ def run(repo: RepoPaths, names: Sequence[str] | None = None, *, engines: Sequenc
                 hint="This is a hubgen bug; please report it with the output of `hubgen lint --format json`."))
         run_.results.append(result)
         run_.problems.extend(result.problems)
+        task.advance()
+    task.done()
     return run_
 

@@ -8,6 +8,7 @@ receive the typed model for logic and the loaded spec for positions.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Iterable
 
 from generator.codes import Code
@@ -25,6 +26,9 @@ class EnvContext:
     paths: EnvPaths
     loaded: Loaded
     model: Environment
+    #: Repository root when files beside the spec (environments/<env>/secrets/) are checked too;
+    #: None for spec-only validation (`render`, candidates not yet on disk).
+    root: Path | None = None
 
     @property
     def spec(self) -> dict[str, Any]:

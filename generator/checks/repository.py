@@ -16,7 +16,9 @@ class UniqueStackNames(RepositoryCheck):
 
     def check(self, envs: list[EnvContext]):
         owners: dict[tuple[str, str], EnvContext] = {}
-        for env in sorted(envs, key=lambda e: e.folder):
+        # The first environment (in the order given: folder order from `validate`, an unwritten
+        # candidate last from `validate_candidate`) owns the name; later ones are reported.
+        for env in envs:
             m = env.model
             key = (m.account_id, m.cluster.stack_name.lower())
             first = owners.setdefault(key, env)

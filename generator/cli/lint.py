@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 
 from generator.cli.base import EXIT_OK, EXIT_PROBLEMS, Format, app, state, usage_error
-from generator.output import console, report
+from generator.output import console, progress, report
 from generator.problems import has_errors
 from generator.validate.environments import UsageError
 
@@ -41,8 +41,9 @@ def lint_command(
 
     st = state(ctx)
     try:
-        result = lint.run(st.repo, environments, engines=[e.value for e in engine or []],
-                          use_cache=not no_cache, offline=offline)
+        with progress.tracking(progress.enabled(quiet=st.quiet, fmt=st.format.value)):
+            result = lint.run(st.repo, environments, engines=[e.value for e in engine or []],
+                              use_cache=not no_cache, offline=offline)
     except UsageError as e:
         usage_error(str(e))
     report(result.problems, st.format.value, command="lint", environments=result.environments,

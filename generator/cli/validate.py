@@ -7,7 +7,7 @@ from typing import List, Optional
 import typer
 
 from generator.cli.base import EXIT_OK, EXIT_PROBLEMS, app, state, usage_error
-from generator.output import report
+from generator.output import progress, report
 from generator.problems import has_errors
 from generator.validate.environments import UsageError, validate
 
@@ -20,7 +20,8 @@ def validate_command(
     """Check environment specs: schema first, then semantic checks. Exit 0 clean, 1 problems, 2 usage error."""
     st = state(ctx)
     try:
-        result = validate(st.repo, environments)
+        with progress.tracking(progress.enabled(quiet=st.quiet, fmt=st.format.value)):
+            result = validate(st.repo, environments)
     except UsageError as e:
         usage_error(str(e))
     problems = result.problems

@@ -4,9 +4,10 @@ Layout (see :mod:`generator.paths`)::
 
     cluster/hubs.yaml              Flux Kustomizations applied by `flux bootstrap --path=<env>/cluster`:
                                    <env>-secrets (sops decryption) and <env>-hubs (depends on secrets)
+    cluster/namespaces.yaml        the hubs' Namespaces: applied with the entry point, before the
+                                   Secrets of <env>-secrets need them (no ordering deadlock)
     hubs/kustomization.yaml        kustomize entry point of the hubs folder
     hubs/helmrepository.yaml       the JupyterHub chart repository
-    hubs/<hub>/namespace.yaml
     hubs/<hub>/serviceaccount.yaml IRSA service account for notebook pods (when the hub uses IRSA)
     hubs/<hub>/helmrelease.yaml
 """
@@ -84,6 +85,20 @@ def helm_release(env: Environment, hub: Hub) -> dict:
     }
 
 
+#: Name of the Secret in flux-system holding the age private key (key ``age.agekey``), Flux's convention.
+AGE_KEY_REF = "sops-age"
+AGE = "age"  # spec secrets.provider value
+
+
+def decryption(env: Environment) -> dict:
+    """The secrets Kustomization's sops decryption: KMS through the controller's AWS identity
+    (no secretRef), or age with the private key from the ``sops-age`` Secret."""
+    out: dict = {"provider": "sops"}
+    if env.secrets_provider == AGE:
+        out["secretRef"] = {"name": AGE_KEY_REF}
+    return out
+
+
 def flux_kustomizations(env: Environment) -> list[dict]:
     p = paths.EnvPaths(env.name)
 
@@ -105,7 +120,7 @@ def flux_kustomizations(env: Environment) -> list[dict]:
     has_secrets = any(h.secret_refs() for h in env.hubs)
     hubs_extra: dict = {}
     if has_secrets:
-        docs.append(ks(f"{env.name}-secrets", p.secrets_dir, {"decryption": {"provider": "sops"}}))
+        docs.append(ks(f"{env.name}-secrets", p.secrets_dir, {"decryption": decryption(env)}))
         hubs_extra["dependsOn"] = [{"name": f"{env.name}-secrets"}]
     docs.append(ks(f"{env.name}-hubs", p.hubs_dir, hubs_extra))
     return docs
@@ -128,9 +143,9 @@ def render(env: Environment) -> list[RenderedFile]:
         return RenderedFile(path, with_header(body, p.spec, env.name), Kind.K8S_MANIFEST, env.name)
 
     out = [manifest(p.flux_entrypoint, *flux_kustomizations(env)),
+           manifest(p.namespaces, *(namespace(env, hub) for hub in env.hubs)),
            manifest(p.helm_repository, helm_repository(env))]
     for hub in env.hubs:
-        out.append(manifest(p.hub_namespace(hub.name), namespace(env, hub)))
         if hub.service_account:
             out.append(manifest(p.hub_service_account(hub.name), service_account(env, hub)))
         out.append(manifest(p.hub_release(hub.name), helm_release(env, hub)))

@@ -123,3 +123,38 @@ def effective_values(hub: Hub, placeholder: str = "<from-secret>") -> dict[str, 
     for path in secret_target_paths(hub):
         _set_path(out, path, placeholder)
     return out
+
+
+#: Which hub spec field (path below ``hubs[i]``) feeds each generated value (path in the chart's values),
+#: for pointing at the spec when the chart's values schema rejects a generated value. Longest prefix wins.
+VALUE_SOURCES: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("proxy", "service", "nodePorts", "http"): ("nodePort",),
+    ("hub", "config", "JupyterHub", "authenticator_class"): ("auth", "type"),
+    ("hub", "config", "Authenticator", "admin_users"): ("auth", "admins"),
+    ("hub", "config", "Authenticator", "allowed_users"): ("auth", "allowedUsers"),
+    ("hub", "config", "DummyAuthenticator", "password"): ("auth", "passwordSecret"),
+    **{
+        ("hub", "config", section, key): ("auth", "oauth", field)
+        for section in OAUTH_CONFIG_SECTION.values()
+        for key, field in (("client_id", "clientId"), ("oauth_callback_url", "callbackUrl"),
+                           ("authorize_url", "authorizeUrl"), ("token_url", "tokenUrl"),
+                           ("userdata_url", "userdataUrl"), ("username_claim", "usernameClaim"),
+                           ("allowed_organizations", "allowedOrganizations"), ("client_secret", "clientSecret"))
+    },
+    ("singleuser", "image", "name"): ("singleuser", "image", "name"),
+    ("singleuser", "image", "tag"): ("singleuser", "image", "tag"),
+    ("singleuser", "storage", "capacity"): ("singleuser", "storage", "capacity"),
+    ("singleuser", "storage", "dynamic", "storageClass"): ("singleuser", "storage", "storageClass"),
+    ("singleuser", "cpu", "guarantee"): ("singleuser", "cpu", "guarantee"),
+    ("singleuser", "cpu", "limit"): ("singleuser", "cpu", "limit"),
+    ("singleuser", "memory", "guarantee"): ("singleuser", "memory", "guarantee"),
+    ("singleuser", "memory", "limit"): ("singleuser", "memory", "limit"),
+    ("singleuser", "extraEnv"): ("singleuser", "extraEnv"),
+    ("singleuser", "lifecycleHooks"): ("singleuser", "gitpuller"),
+    ("singleuser", "serviceAccountName"): ("singleuser", "awsRoleArn"),
+    ("prePuller", "hook", "enabled"): ("prePuller", "hook"),
+    ("prePuller", "continuous", "enabled"): ("prePuller", "continuous"),
+    ("cull", "enabled"): ("culling", "enabled"),
+    ("cull", "timeout"): ("culling", "timeout"),
+    ("cull", "every"): ("culling", "every"),
+}

@@ -100,6 +100,16 @@ def _merge_typos(problems: list[Problem]) -> list[Problem]:
     return [p for p in problems if not (p.code == codes.HG101.id and p.path in suggested)]
 
 
+def did_you_mean(word: str, candidates: list[str]) -> list[str]:
+    """At most one suggestion: a close spelling, else a candidate the word abbreviates ("prod")."""
+    guess = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+    if guess:
+        return guess
+    low = word.lower()
+    prefixed = [c for c in candidates if len(low) >= 3 and c.lower().startswith(low)]
+    return prefixed[:1] if len(prefixed) == 1 else []
+
+
 def _loc(loaded: Loaded, display_path: str, path: tuple, key: bool = False) -> Location:
     line, col = loaded.locate_key(path) if key else loaded.locate(path)
     return Location(display_path, line, col)
@@ -117,7 +127,7 @@ def _map_error(error: ValidationError, loaded: Loaded, file: str, env: str) -> l
         for key in error.instance:
             if key in s.get("properties", {}) or any(p.search(str(key)) for p in patterns):
                 continue
-            guess = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+            guess = did_you_mean(str(key), allowed)
             hint = f"Did you mean '{guess[0]}'?" if guess else (
                 f"Allowed here: {', '.join(allowed)}." if allowed else codes.HG102.hint)
             name = f"{where}.{key}" if path else str(key)
@@ -163,7 +173,7 @@ def _map_error(error: ValidationError, loaded: Loaded, file: str, env: str) -> l
                                     _loc(loaded, file, path), environment=env, path=pointer(path))]
     if v in ("enum", "const"):
         allowed = error.validator_value if v == "enum" else [error.validator_value]
-        guess = difflib.get_close_matches(str(error.instance), [str(a) for a in allowed], n=1, cutoff=0.6)
+        guess = did_you_mean(str(error.instance), [str(a) for a in allowed])
         hint = f"Allowed: {', '.join(map(str, allowed))}." + (f" Did you mean '{guess[0]}'?" if guess else "")
         return [codes.HG105.problem(f"{where}: {_short(error.instance)} is not one of {', '.join(map(str, allowed))}",
                                     _loc(loaded, file, path), environment=env, path=pointer(path), hint=hint)]

@@ -145,7 +145,7 @@ def test_files_outside_generated_folders_are_left_alone(repo: Path, run_hubgen, 
 
 
 def test_deleted_generated_file_is_hg404_and_render_restores_it(repo: Path, run_hubgen, invoke_hubgen) -> None:
-    rel = "environments/prod/hubs/research/namespace.yaml"
+    rel = "environments/prod/hubs/research/helmrelease.yaml"
     original = (repo / rel).read_bytes()
     (repo / rel).unlink()
     r = run_hubgen(["--repo", repo, "render", "--check"])
@@ -283,13 +283,13 @@ def test_json_format_with_problems(repo: Path, run_hubgen) -> None:
 
 
 def test_json_format_drift(repo: Path, run_hubgen) -> None:
-    edit(repo, "environments/dev/hubs/dev/namespace.yaml", "  name: dev\n", "  name: dev2\n")
+    edit(repo, "environments/dev/cluster/namespaces.yaml", "  name: dev\n", "  name: dev2\n")
     r = run_hubgen(["--repo", repo, "--format", "json", "render", "--check"])
     assert_clean_exit(r, 1)
     doc = json.loads(r.stdout)  # no diff mixed into machine output
     assert doc["command"] == "render --check"
     assert [(p["code"], p["file"]) for p in doc["problems"]] == [
-        ("HG402", "environments/dev/hubs/dev/namespace.yaml")]
+        ("HG402", "environments/dev/cluster/namespaces.yaml")]
 
 
 def test_github_format(repo: Path, run_hubgen) -> None:

@@ -234,7 +234,9 @@ def test_variant_three_hubs_fills_every_hub_slot(variant_repo: Path) -> None:
     assert (params["NodeProxyPort"], params["Hub2NodeProxyPort"], params["Hub3NodeProxyPort"]) == (
         "30060", "30061", "30062")
     assert params["Hub3Hostname"] == "workshop.jupyter.asf.alaska.edu"
-    assert {"hubs/workshop/helmrelease.yaml", "hubs/workshop/namespace.yaml"} <= set(files)
+    assert "hubs/workshop/helmrelease.yaml" in files
+    namespaces = [d["metadata"]["name"] for d in _yaml_docs(files["cluster/namespaces.yaml"])]
+    assert namespaces == ["course", "research", "workshop"]
     (kustomization,) = _yaml_docs(files["hubs/kustomization.yaml"])
     assert "workshop/helmrelease.yaml" in kustomization["resources"]
 
