@@ -34,8 +34,10 @@ check: setup
 	hubgen render --check
 	hubgen lint
 
+# pytest covers actionlint and detect-secrets (tests/gitops, tests/secrets); checkov runs in its own venv.
 test: setup
 	$(BIN)/python -m pytest -n 2 -q
+	bash scripts/checkov.sh
 
 docs: $(BIN)/hubgen
 	hubgen checks --markdown > docs/checks.md

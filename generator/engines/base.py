@@ -29,6 +29,7 @@ from generator.engines.cache import ResultCache, cache_key
 from generator.paths import RepoPaths
 from generator.problems import Location, Problem
 from generator.render.cloudformation import parameter_sources
+from generator.tree import get_path
 from generator.validate.schema import pointer
 
 
@@ -152,17 +153,6 @@ class Stopwatch:
 
 # --- from stack parameters back to the spec ---------------------------------------
 
-def _get(node: Any, path: Sequence) -> Any:
-    for p in path:
-        if isinstance(node, dict) and p in node:
-            node = node[p]
-        elif isinstance(node, list) and isinstance(p, int) and 0 <= p < len(node):
-            node = node[p]
-        else:
-            return None
-    return node
-
-
 def parameter_spec_path(env: EnvArtifacts, name: str, value: Any = None) -> tuple | None:
     """The spec path feeding stack parameter ``name``, or None when no spec field feeds it.
 
@@ -176,7 +166,7 @@ def parameter_spec_path(env: EnvArtifacts, name: str, value: Any = None) -> tupl
     if src is None:
         return None
     src = tuple(src)
-    items = _get(env.context.spec, src)
+    items = get_path(env.context.spec, src, None)
     if isinstance(items, list) and value is not None and not isinstance(value, (list, dict)):
         for j, item in enumerate(items):
             if item == value:

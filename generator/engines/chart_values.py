@@ -62,6 +62,7 @@ from generator.model import Hub
 from generator.paths import RepoPaths
 from generator.problems import Location, Problem
 from generator.render.values import VALUE_SOURCES, effective_values, generated_values
+from generator.tree import MISSING, get_path
 from generator.validate.schema import pointer
 from generator.versions import CHART_NAME, CHART_REPOSITORY_URL
 
@@ -351,20 +352,6 @@ def validate_values(chart: Chart, values: dict) -> list[dict]:
 
 # --- from values paths to the spec ---------------------------------------------------
 
-_MISSING = object()
-
-
-def _walk(node: Any, path: list) -> Any:
-    for p in path:
-        if isinstance(node, dict) and p in node:
-            node = node[p]
-        elif isinstance(node, list) and isinstance(p, int) and 0 <= p < len(node):
-            node = node[p]
-        else:
-            return _MISSING
-    return node
-
-
 def _dotted(path: list) -> str:
     out = ""
     for p in path:
@@ -386,12 +373,12 @@ class _Locator:
         return self.env.context.loc(spec_path, key=key), pointer(spec_path)
 
     def _from_raw(self, vpath: list, key: bool) -> tuple[Location, str] | None:
-        if _walk(self.raw, vpath) is not _MISSING:
+        if get_path(self.raw, vpath) is not MISSING:
             return self._spec(("hubs", self.index, "values", *vpath), key)
         return None
 
     def _from_generated(self, vpath: list) -> tuple[Location, str] | None:
-        if _walk(self.effective, vpath) is _MISSING:
+        if get_path(self.effective, vpath) is MISSING:
             return None
         t = tuple(str(p) for p in vpath)
         for n in range(len(t), 0, -1):
@@ -459,7 +446,7 @@ def _problems(env: EnvArtifacts, index: int, hub: Hub, chart: Chart, errors: lis
                     "properties here", locator.locate([*path, k], key=True))
         elif e.get("missing"):
             for m in e["missing"]:
-                if _walk(locator.raw, [*path, m]) is None:
+                if get_path(locator.raw, [*path, m]) is None:
                     add(f"{prefix}: {where}: {m!r} is required by the chart's schema, but `values` sets it to null "
                         "(which deletes the chart's default)", locator.locate([*path, m], key=True))
                 else:

@@ -263,6 +263,29 @@ def _k8s_version_warning(change: Change) -> str | None:
     return None
 
 
+_ADMIN_SLOT_RE = re.compile(r"^AdminPrincipalArn([0-9]+)$")
+
+
+def admin_slot_warnings(old: dict[str, str], new: dict[str, str]) -> list[str]:
+    """Warn when a cluster admin moves to another AdminPrincipalArnN slot.
+
+    Each slot is one EKS access entry; CloudFormation creates the replacement entry before it
+    deletes the old one, and a principal can have only one access entry per cluster, so a
+    principal that moves slots makes the stack update fail ("already exists").
+    """
+    def slots(params: dict[str, str]) -> dict[str, str]:
+        return {v: k for k, v in params.items() if _ADMIN_SLOT_RE.match(k) and v}
+
+    before, after = slots(old), slots(new)
+    out = []
+    for arn in sorted(set(before) & set(after), key=lambda a: natural_key(after[a])):
+        if before[arn] != after[arn]:
+            out.append(f"cluster admin {arn} moves from {before[arn]} to {after[arn]}: the stack update will fail "
+                       "(an IAM principal has one access entry per cluster). Keep cluster.admins in order: "
+                       "append new admins and replace a removed one in place")
+    return out
+
+
 def _semantic(side: _Side, path: str) -> Any:
     """A file's meaning for comparison: parsed YAML/JSON (so header-only changes don't count)."""
     data = side.raw(path)
@@ -364,6 +387,7 @@ def plan_environment(name: str, base_snap: Snapshot, head_snap: Snapshot, reason
             w = _k8s_version_warning(change)
             if w:
                 warnings.append(w)
+        warnings.extend(admin_slot_warnings(old_params, new_params))
         template_base = base.template() if spec_base is not None else plan.template
         plan.template_changed = status is not Status.NEW and (
             template_base != plan.template or plan.template in shared_templates

@@ -80,6 +80,18 @@ def test_parameter_change(history, run_hubgen):
     assert "NodeAutoScalingGroupMaxSize: 4 -> 6" in text and "jupyter-prod" not in text
 
 
+def test_admin_moving_to_another_slot_is_warned(history, run_hubgen):
+    """prod has two admins; removing the first moves the second from slot 2 to slot 1, which
+    CloudFormation cannot do (one access entry per principal and cluster)."""
+    replace_once(history / "environments/prod/environment.yaml",
+                 "    - arn: arn:aws:iam::553778890976:role/jupyter-hub-admin\n      username: jupyter-hub-admin\n", "")
+    render(run_hubgen, history, "prod")
+    commit_all(history, "prod: drop the first admin")
+    prod = envs(plan(run_hubgen, history, "--base", "HEAD~1", "--head", "HEAD"))["prod"]
+    moved = [w for w in prod["warnings"] if "moves from AdminPrincipalArn2 to AdminPrincipalArn1" in w]
+    assert moved and "arn:aws:iam::553778890976:user/platform-oncall" in moved[0]
+
+
 def test_values_change_is_a_hub_upgrade_without_a_stack_deploy(history, run_hubgen):
     replace_once(history / "environments/dev/environment.yaml", "tag: build.23", "tag: build.24")
     render(run_hubgen, history, "dev")

@@ -229,16 +229,33 @@ def test_template_with_parameters_finding_lands_on_each_environments_spec(repo, 
 
 # --- kubeconform ------------------------------------------------------------------------
 
-def test_manifest_rejected_by_kubeconform_from_a_spec_change(repo, invoke_hubgen, lint_env, kubeconform_bin):
-    """A 54-character hub name is a valid DNS label, but Flux caps releaseName at 53 characters."""
+def test_release_name_limit_is_caught_by_the_schema_and_by_kubeconform(repo, invoke_hubgen, lint_env,
+                                                                        kubeconform_bin):
+    """A 54-character hub name is a valid DNS label, but Flux caps releaseName at 53 characters.
+
+    The spec schema refuses it up front (HG106 at the name); kubeconform is the second line of
+    defence: the same HelmRelease, rendered from a model that skipped the schema, is HG502.
+    """
+    import yaml
+
+    from generator.engines.kubeconform import check_manifests
+    from generator.model import build
+    from generator.paths import RepoPaths
+    from generator.render import render_environment
+
     name = "research-" + "x" * 45
-    replace_once(repo / PROD, "  - name: research\n", f"  - name: {name}\n")
+    text = replace_once(repo / PROD, "  - name: research\n", f"  - name: {name}\n")
     rc, doc = lint_json(invoke_hubgen, repo, "prod", "-e", "kubeconform")
     assert rc == 1
-    [p] = problems(doc, "HG502")
-    assert p["file"] == f"environments/prod/hubs/{name}/helmrelease.yaml"
-    assert "/spec/releaseName" in p["message"] and "53" in p["message"]
-    assert p["line"] > 3
+    [p] = problems(doc, "HG106")
+    assert p["file"] == PROD and p["line"] == text.splitlines().index(f"  - name: {name}") + 1
+
+    files = [f for f in render_environment(build(yaml.safe_load(text))) if f.path.endswith("helmrelease.yaml")]
+    found = check_manifests(RepoPaths(repo), files)
+    [k] = [q for q in found if q.code == "HG502"]
+    assert k.location.file == f"environments/prod/hubs/{name}/helmrelease.yaml"
+    assert "/spec/releaseName" in k.message and "53" in k.message
+    assert k.location.line > 3
 
 
 def test_kubeconform_missing_is_an_error(repo, tmp_path, invoke_hubgen, lint_env, monkeypatch):
