@@ -14,6 +14,7 @@ import yaml
 from generator import codes
 from generator.artifacts import RenderedFile
 from generator.output import progress
+from generator.parallel import map_in_chunks
 from generator.paths import RepoPaths
 from generator.problems import Location, Problem, has_errors
 from generator.render import render_environment
@@ -50,6 +51,18 @@ def scan_rendered(files: list[RenderedFile]) -> list[Problem]:
     return out
 
 
+#: (repository, environment -> model) while :func:`plan` renders; forked workers inherit it.
+_WORK: tuple[RepoPaths, dict] | None = None
+
+
+def _render_one(name: str) -> tuple[list[RenderedFile], list[Problem], EnvChange]:
+    """Render one environment, scan the result for secrets and compare it with the disk."""
+    assert _WORK is not None
+    repo, models = _WORK
+    files = render_environment(models[name])
+    return files, scan_rendered(files), plan_environment(repo, name, files)
+
+
 def plan(repo: RepoPaths, names: list[str] | None = None) -> RenderPlan:
     selected = check_env_names(repo, names)
     validation = validate(repo, selected, files=False)  # secret files: `hubgen validate`'s job
@@ -57,13 +70,17 @@ def plan(repo: RepoPaths, names: list[str] | None = None) -> RenderPlan:
     if not result.ok:
         return result
     task = progress.task("render", len(validation.environments))
-    for name, env_result in validation.environments.items():
-        files = render_environment(env_result.context.model)
-        result.files[name] = files
-        result.problems.extend(scan_rendered(files))
-        result.changes.append(plan_environment(repo, name, files))
-        task.advance()
+    global _WORK
+    _WORK = (repo, {name: r.context.model for name, r in validation.environments.items()})
+    try:
+        rendered = map_in_chunks(_render_one, list(validation.environments), on_done=task.advance)
+    finally:
+        _WORK = None
     task.done()
+    for name, (files, problems, change) in zip(validation.environments, rendered):
+        result.files[name] = files
+        result.problems.extend(problems)
+        result.changes.append(change)
     if not names:
         # Generated files of environments whose spec is gone are stale.
         for orphan in sorted(set(repo.env_dirs_with_generated_files()) - set(selected)):

@@ -25,7 +25,7 @@ STATE_DIR = ".hubgen"
 GENERATED_DIRS = ("cloudformation", "cluster", "hubs")
 #: Sub-folders inside generated folders written by other tools (flux bootstrap).
 FOREIGN_SUBDIRS = ("cluster/flux-system",)
-SECRETS_DIR = "secrets"
+SECRETS_DIR = "secrets"  # pragma: allowlist secret
 
 ENV_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$")
 
@@ -94,6 +94,12 @@ class EnvPaths:
         return f"{self.cluster_dir}/hubs.yaml"
 
     @property
+    def namespaces(self) -> str:
+        """The hubs' Namespaces. They live in cluster/ so the bootstrap Kustomization creates them
+        before the <env>-secrets Kustomization puts Secrets into them."""
+        return f"{self.cluster_dir}/namespaces.yaml"
+
+    @property
     def helm_repository(self) -> str:
         return f"{self.hubs_dir}/helmrepository.yaml"
 
@@ -103,9 +109,6 @@ class EnvPaths:
 
     def hub_dir(self, hub: str) -> str:
         return f"{self.hubs_dir}/{hub}"
-
-    def hub_namespace(self, hub: str) -> str:
-        return f"{self.hub_dir(hub)}/namespace.yaml"
 
     def hub_release(self, hub: str) -> str:
         return f"{self.hub_dir(hub)}/helmrelease.yaml"
@@ -180,16 +183,41 @@ class RepoPaths:
         return out
 
     def generated_files_on_disk(self, name: str) -> list[str]:
-        """Repo-relative paths of files currently in an environment's generated folders."""
+        """Repo-relative paths of files currently in an environment's generated folders.
+
+        Symbolic links are listed (as files) but never followed: see :meth:`generated_symlinks`.
+        """
+        return self._scan_generated(name)[0]
+
+    def generated_symlinks(self, name: str) -> list[str]:
+        """Generated folders, and folders or files inside them, that are symbolic links."""
+        return self._scan_generated(name)[1]
+
+    def _scan_generated(self, name: str) -> tuple[list[str], list[str]]:
         env = self.env(name)
-        out = []
+        files: list[str] = []
+        links: list[str] = []
+        env_abs = self.abs(env.dir)
         for g in GENERATED_DIRS:
-            base = self.abs(f"{env.dir}/{g}")
+            base = env_abs / g
+            if base.is_symlink():
+                links.append(f"{env.dir}/{g}")
+                continue
             if not base.is_dir():
                 continue
-            for f in sorted(base.rglob("*")):
-                if f.is_file() or f.is_symlink():
-                    rel = f"{env.dir}/{f.relative_to(self.abs(env.dir)).as_posix()}"
+            for dirpath, dirnames, filenames in os.walk(base):
+                rel_dir = os.path.relpath(dirpath, env_abs).replace(os.sep, "/")
+                for d in list(dirnames):
+                    rel = f"{env.dir}/{rel_dir}/{d}"
+                    if not env.is_generated_path(rel):
+                        dirnames.remove(d)
+                    elif os.path.islink(os.path.join(dirpath, d)):
+                        links.append(rel)
+                        dirnames.remove(d)
+                for f in filenames:
+                    rel = f"{env.dir}/{rel_dir}/{f}"
                     if env.is_generated_path(rel):
-                        out.append(rel)
-        return sorted(out)
+                        files.append(rel)
+                        if os.path.islink(os.path.join(dirpath, f)):
+                            links.append(rel)
+        return sorted(files), sorted(links)

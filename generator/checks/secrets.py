@@ -21,6 +21,7 @@ see :mod:`generator.secrets.inventory`.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, Iterator
 
@@ -80,6 +81,7 @@ def _words(key: str) -> list[str]:
     return [w for w in re.split(r"[^A-Za-z0-9]+", key.lower()) if w]
 
 
+@functools.lru_cache(maxsize=8192)  # pure; keys repeat across files and environments
 def secret_key_name(key: str) -> bool:
     """Whether a mapping key names a secret value (``password``, ``secretToken``, ``AWS_SECRET_ACCESS_KEY``)."""
     words = _words(key)
@@ -96,6 +98,7 @@ def secret_key_name(key: str) -> bool:
     return any("".join(words).endswith(c) for c in COMPOUND_ENDINGS)
 
 
+@functools.lru_cache(maxsize=65536)  # pure; most values repeat across environments
 def value_secret_kind(value: str) -> str | None:
     """What kind of secret a string value looks like, or None."""
     for name, pattern in VALUE_PATTERNS:

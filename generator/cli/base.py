@@ -55,7 +55,20 @@ class State:
                                 "use --repo DIR or `hubgen init DIR`")
                 root = found
             self._repo = RepoPaths(root.resolve())
+            _recover(self._repo)
         return self._repo
+
+
+def _recover(repo: RepoPaths) -> None:
+    """Complete or discard a render that was interrupted (killed, power loss) before any command
+    reads the repository, so every command sees each environment entirely old or entirely new."""
+    from generator.writer import WriteError, recover_if_needed
+
+    try:
+        recover_if_needed(repo)
+    except (WriteError, OSError) as e:
+        typer.echo(f"hubgen: error: cannot complete an interrupted render: {e}", err=True)
+        raise typer.Exit(EXIT_PROBLEMS)
 
 
 def usage_error(message: str) -> NoReturn:

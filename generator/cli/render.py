@@ -9,10 +9,10 @@ import typer
 
 from generator.cli.base import EXIT_OK, EXIT_PROBLEMS, Format, app, state, usage_error
 from generator.generate import plan
-from generator.output import console, report
+from generator.output import console, progress, report
 from generator.problems import has_errors
 from generator.validate.environments import UsageError
-from generator.writer import WriteError, apply, drift_problems, recover, repo_lock, unified_diff
+from generator.writer import WriteError, apply_all, drift_problems, pending, recover, repo_lock, unified_diff
 
 
 @app.command("render")
@@ -25,9 +25,14 @@ def render_command(
     st = state(ctx)
     repo = st.repo
     try:
-        with repo_lock(repo):
-            recover(repo)
-            result = plan(repo, environments)
+        # `--check` only reads: it shares the lock with other readers (and needs none on a read-only
+        # checkout); an interrupted run was already recovered when the repository was opened.
+        shared = check and not pending(repo)
+        with repo_lock(repo, shared=shared):
+            if not shared:
+                recover(repo)
+            with progress.tracking(progress.enabled(quiet=st.quiet, fmt=st.format.value)):
+                result = plan(repo, environments)
             envs = list(result.validation.environments)
             if not result.ok:
                 report(result.problems, st.format.value, command="render", environments=envs, quiet=st.quiet)
@@ -44,8 +49,7 @@ def render_command(
                 if any(not c.empty for c in result.changes) or has_errors(problems):
                     raise typer.Exit(EXIT_PROBLEMS)
                 raise typer.Exit(EXIT_OK)
-            for change in result.changes:
-                apply(repo, change)
+            apply_all(repo, result.changes)
     except UsageError as e:
         usage_error(str(e))
     except WriteError as e:

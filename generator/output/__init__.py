@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+import time
 from typing import TextIO
 
 from rich.console import Console
@@ -14,6 +16,9 @@ from generator.problems import Problem, Severity, sorted_problems
 
 FORMATS = ("text", "json", "github")
 JSON_SCHEMA_VERSION = 1
+#: Text output of runs over this many environments ends with a summary table.
+SUMMARY_MIN_ENVIRONMENTS = 10
+_IMPORTED = time.perf_counter()
 
 
 def console(stream: TextIO | None = None, *, stderr: bool = False) -> Console:
@@ -59,11 +64,58 @@ def report(problems: list[Problem], fmt: str, *, command: str, environments: lis
     n = counts(problems)
     if quiet and not problems:
         return
+    if not quiet and len(environments) >= SUMMARY_MIN_ENVIRONMENTS:
+        if problems:
+            summary_table(problems, environments, c)
+        else:
+            c.print(f"[dim]{len(environments)} environments checked in {elapsed():.1f} s[/]")
     envs = f"{len(environments)} environment{'s' if len(environments) != 1 else ''}"
     if problems:
         c.print(f"{command}: {envs}, [red]{n['errors']} error(s)[/], [yellow]{n['warnings']} warning(s)[/]")
     else:
         c.print(f"{command}: {envs}, [green]no problems[/]")
+
+
+def elapsed() -> float:
+    """Seconds since this process started (wall clock)."""
+    try:
+        with open("/proc/self/stat", "rb") as f:
+            start_ticks = int(f.read().rsplit(b")", 1)[1].split()[19])
+        with open("/proc/uptime", "rb") as f:
+            uptime = float(f.read().split()[0])
+        return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError, AttributeError):  # not Linux
+        return time.perf_counter() - _IMPORTED
+
+
+def summary_table(problems: list[Problem], environments: list[str], c: Console) -> None:
+    """The end-of-run table of runs over many environments: problems by code and severity, how many
+    environments each touches, and the totals with the elapsed time. Compact: one row per code."""
+    from rich import box
+    from rich.table import Table
+
+    from generator import codes
+
+    by_code: dict[str, list[Problem]] = {}
+    for p in problems:
+        by_code.setdefault(p.code, []).append(p)
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, show_footer=True)
+    table.add_column("code", footer="total")
+    table.add_column("severity")
+    table.add_column("problem", footer=f"{len(environments)} environments checked in {elapsed():.1f} s")
+    table.add_column("count", justify="right", footer=str(len(problems)))
+    touched = {p.environment for p in problems if p.environment}
+    table.add_column("environments", justify="right", footer=str(len(touched)))
+    rows = sorted(by_code.items(), key=lambda kv: (kv[1][0].severity.rank, -len(kv[1]), kv[0]))
+    for code, ps in rows:
+        try:
+            title = codes.get(code).title
+        except KeyError:
+            title = ps[0].source
+        style = "red" if ps[0].severity is Severity.ERROR else "yellow"
+        table.add_row(code, f"[{style}]{ps[0].severity.value}[/]", escape(title), str(len(ps)),
+                      str(len({p.environment for p in ps if p.environment})))
+    c.print(table)
 
 
 def _gh_escape(value: str, prop: bool = False) -> str:

@@ -126,14 +126,10 @@ def _swap_token(text: str, old: str, new: str) -> str | None:
 
 
 def _other_specs(repo: RepoPaths, exclude: str) -> list[dict]:
-    out = []
-    for n in repo.env_names():
-        if n == exclude:
-            continue
-        loaded = load_yaml_file(repo.abs(repo.env(n).spec), repo.env(n).spec)
-        if isinstance(loaded.data, dict):
-            out.append(loaded.data)
-    return out
+    from generator.validate.index import spec_data  # unchanged specs come from the index, not the loader
+
+    data = spec_data(repo, [n for n in repo.env_names() if n != exclude])
+    return [d for d in data.values() if isinstance(d, dict)]
 
 
 def _make_unique(repo: RepoPaths, d: Draft) -> None:

@@ -7,14 +7,20 @@ touching the requested ones are reported.
 
 from __future__ import annotations
 
+import functools
+import os
+import stat
 from dataclasses import dataclass, field
 
 from generator import checks, codes
 from generator.checks import EnvContext
-from generator.loader import Loaded, load_yaml_file
+from generator.loader import MAX_SPEC_BYTES, Loaded, load_yaml_file, load_yaml_text
 from generator.model import build
 from generator.paths import ENV_NAME_RE, RepoPaths
+from generator.output import progress
+from generator.parallel import map_in_chunks
 from generator.problems import Location, Problem, has_errors
+from generator.validate.index import Index, digest
 from generator.validate.schema import errors_to_problems
 
 
@@ -68,6 +74,8 @@ def check_env_names(repo: RepoPaths, names: list[str] | None) -> list[str]:
 def _spec_is_safe(repo: RepoPaths, folder: str) -> Problem | None:
     env = repo.env(folder)
     path = repo.abs(env.spec)
+    if not _any_link(str(repo.environments), str(path.parent), str(path)):
+        return None  # no link on the way: inside the repository (the common case, two lstat calls)
     root = repo.root.resolve()
     try:
         resolved = path.resolve()
@@ -79,15 +87,30 @@ def _spec_is_safe(repo: RepoPaths, folder: str) -> Problem | None:
     return None
 
 
-def validate_one(repo: RepoPaths, folder: str) -> EnvResult:
-    """Load and schema-check one environment and build its model (no cross-environment checks)."""
+def _any_link(*paths: str) -> bool:
+    for p in paths:
+        try:
+            if stat.S_ISLNK(os.lstat(p).st_mode):
+                return True
+        except OSError:
+            return True  # let the full check (and the loader) say what is wrong
+    return False
+
+
+def validate_one(repo: RepoPaths, folder: str, text: bytes | None = None, *, files: bool = False) -> EnvResult:
+    """Load and schema-check one environment and build its model (no cross-environment checks).
+
+    ``text``: check these bytes as if they were the folder's spec (nothing is read from disk).
+    ``files``: also check the files beside the spec (sops-encrypted secrets/, HG304-HG307).
+    """
     env = repo.env(folder)
     result = EnvResult(folder)
-    unsafe = _spec_is_safe(repo, folder)
-    if unsafe:
-        result.problems.append(unsafe)
-        return result
-    loaded = load_yaml_file(repo.abs(env.spec), env.spec)
+    if text is None:
+        unsafe = _spec_is_safe(repo, folder)
+        if unsafe:
+            result.problems.append(unsafe)
+            return result
+    loaded = load_yaml_file(repo.abs(env.spec), env.spec) if text is None else load_yaml_text(text, env.spec)
     result.loaded = loaded
     if loaded.problems:
         result.problems.extend(_with_env(loaded.problems, folder))
@@ -96,7 +119,7 @@ def validate_one(repo: RepoPaths, folder: str) -> EnvResult:
     if schema_problems:
         result.problems.extend(schema_problems)
         return result
-    ctx = EnvContext(folder, env, loaded, build(loaded.data))
+    ctx = EnvContext(folder, env, loaded, build(loaded.data), root=repo.root if files and text is None else None)
     result.context = ctx
     checks.all_checks()
     for check in checks.ENVIRONMENT_CHECKS:
@@ -110,12 +133,100 @@ def _with_env(problems: list[Problem], folder: str) -> list[Problem]:
     return [p if p.environment else replace(p, environment=folder) for p in problems]
 
 
-def validate(repo: RepoPaths, names: list[str] | None = None) -> Validation:
+def validate(repo: RepoPaths, names: list[str] | None = None, *, files: bool = True) -> Validation:
+    """Validate the selected environments (all by default).
+
+    ``files``: also check each selected environment's secret files (HG304-HG307); `render`
+    turns it off, since rendering reads only the spec.
+
+    Environments that were not selected are not validated: the repository-wide checks see them
+    through the environment index (:mod:`generator.validate.index`), which re-validates only specs
+    whose bytes changed since the last run.
+    """
     selected = check_env_names(repo, names)
     everything = repo.env_names()
-    results = {n: validate_one(repo, n) for n in everything}
+    wanted = set(selected)
+    task = progress.task("validate", len(selected))
+    ordered = [n for n in everything if n in wanted]
+    results = dict(zip(ordered, map_in_chunks(functools.partial(validate_one, repo, files=files), ordered,
+                                              on_done=task.advance)))
+    task.done()
+    index = Index(repo)
+    contexts: list[EnvContext] = []  # every environment's, in folder order, for the repository checks
+    for n in everything:
+        if n in wanted:
+            _record(index, repo, n, results[n])
+            context = results[n].context
+        else:
+            context = _indexed_context(repo, n, index)
+        if context is not None:
+            contexts.append(context)
+    index.save()
+    return _with_repository_checks(results, selected, contexts)
+
+
+def _spec_bytes(repo: RepoPaths, folder: str) -> bytes | None:
+    """The spec's bytes when it is a safe, regular, readable file within the size limit, else None."""
+    path = repo.abs(repo.env(folder).spec)
+    if _spec_is_safe(repo, folder) is not None:
+        return None
+    try:
+        with open(path, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                return None
+            data = fh.read(MAX_SPEC_BYTES + 1)
+    except (OSError, ValueError):
+        return None
+    return data if len(data) <= MAX_SPEC_BYTES else None
+
+
+def _record(index: Index, repo: RepoPaths, folder: str, result: EnvResult) -> None:
+    """Remember a fully validated spec in the index (when the bytes read now are the ones validated)."""
+    loaded = result.loaded
+    if loaded is None or loaded.text is None:
+        return
+    data = _spec_bytes(repo, folder)
+    if data is None or data.decode("utf-8", errors="replace").lstrip("\ufeff") != loaded.text:
+        return
+    index.put(digest(data), loaded.data if result.context is not None else None)
+
+
+def _indexed_context(repo: RepoPaths, folder: str, index: Index) -> EnvContext | None:
+    """An environment's context for the repository checks: its model rebuilt from the index when its
+    spec is unchanged, else validated now (and recorded). None when the spec does not validate."""
+    data = _spec_bytes(repo, folder)
+    if data is not None:
+        found, spec = index.get(digest(data))
+        if found:
+            if spec is None:
+                return None
+            return EnvContext(folder, repo.env(folder), Loaded(spec), build(spec))
+    if data is None:  # unreadable, unsafe or too large: validation says why (and returns no context)
+        return validate_one(repo, folder).context
+    result = validate_one(repo, folder, data)
+    index.put(digest(data), result.loaded.data if result.loaded is not None and result.context is not None else None)
+    return result.context
+
+
+def validate_candidate(repo: RepoPaths, name: str, text: str) -> Validation:
+    """Validate ``text`` as if it were ``environments/<name>/environment.yaml``, next to the
+    repository's other environments (cross-environment checks included), writing nothing.
+
+    Used by `hubgen new` / `hubgen init` before anything is written. The candidate
+    is checked last, as the newcomer, so a clash with an existing environment is
+    reported on the candidate. Only the candidate's problems are returned.
+    """
+    index = Index(repo)  # read, never written here: a refused candidate leaves no trace
+    contexts = [c for c in (_indexed_context(repo, n, index) for n in repo.env_names() if n != name) if c]
+    result = validate_one(repo, name, text.encode("utf-8"))
+    if result.context is not None:
+        contexts.append(result.context)
+    return _with_repository_checks({name: result}, [name], contexts)
+
+
+def _with_repository_checks(results: dict[str, EnvResult], selected: list[str],
+                            contexts: list[EnvContext]) -> Validation:
     validation = Validation({n: results[n] for n in selected})
-    contexts = [r.context for r in results.values() if r.context is not None]
     checks.all_checks()
     for check in checks.REPOSITORY_CHECKS:
         for p in check.check(contexts):

@@ -112,3 +112,23 @@ class Index:
                     os.unlink(tmp)
                 except OSError:
                     pass
+
+
+def spec_data(repo: RepoPaths, folders: list[str]) -> dict[str, Any]:
+    """The plain data of each folder's spec (None when it does not load): from the index when the
+    spec is unchanged and valid, else from the strict loader. For decisions that need the other
+    environments' values (a unique stack name for `hubgen new`), not their problems."""
+    from generator.loader import load_yaml_file
+
+    index = Index(repo)
+    out: dict[str, Any] = {}
+    for folder in folders:
+        spec = repo.env(folder).spec
+        try:
+            found, data = index.get(digest(repo.abs(spec).read_bytes()))
+        except OSError:
+            found, data = False, None
+        if not found or data is None:
+            data = load_yaml_file(repo.abs(spec), spec).data
+        out[folder] = data
+    return out

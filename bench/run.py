@@ -1,0 +1,565 @@
+#!/usr/bin/env python3
+"""hubgen benchmark: synthetic repositories of 1, 10, 100 and 500 environments.
+
+    .venv/bin/python bench/run.py                # full run (a few minutes), prints the table
+    .venv/bin/python bench/run.py --quick        # fewer runs and sizes, for a smoke test
+    .venv/bin/python bench/run.py --markdown     # ... and writes the results into docs/performance.md
+
+What it does (see bench/README.md):
+
+1. Builds a 500-environment repository from the committed examples: 100 environments with
+   ``hubgen new ENV --from dev|prod`` (alternating; run in one Python process through the real
+   CLI), 400 more as copies of those under new names; then renders it. The 1-, 10- and
+   100-environment repositories are copies of its first environments.
+2. Measures real ``hubgen`` processes, as medians of repeated runs: ``validate``, ``render`` (all
+   generated files deleted before each run), ``render --check``, ``lint`` cold (empty cache) and
+   warm (the cache the cold run left), and, in the 500-environment repository, the pre-commit
+   hooks for a one-environment change (``pre-commit run --files`` on the changed spec and generated
+   files, a new change each run, with the hubgen caches warm and, separately, cold).
+3. Measures the naive baseline -- the cfn-lint CLI and the kubeconform CLI run once per
+   environment as separate processes -- on a sample of environments and extrapolates it.
+
+Everything runs offline (HUBGEN_OFFLINE=1; the chart's values schema comes from
+../shared/reference/z2jh-4.4.0 or $HUBGEN_BENCH_CHART_DIR).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = ROOT / ".venv" / "bin"
+PYTHON = VENV_BIN / "python" if (VENV_BIN / "python").exists() else Path(sys.executable)
+HUBGEN = [str(VENV_BIN / "hubgen")] if (VENV_BIN / "hubgen").exists() else [str(PYTHON), "-m", "generator"]
+CHART_DIR = Path(os.environ.get("HUBGEN_BENCH_CHART_DIR") or ROOT.parent / "shared" / "reference" / "z2jh-4.4.0")
+DOC = ROOT / "docs" / "performance.md"
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+
+# --- processes ---------------------------------------------------------------------------
+
+
+class BenchError(Exception):
+    pass
+
+
+def base_env(cache: Path | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("HUBGEN_", "PRE_COMMIT", "VIRTUAL_ENV")) and k != "PYTHONDONTWRITEBYTECODE"}
+    env["PATH"] = os.pathsep.join([str(ROOT / ".tools" / "bin"), str(VENV_BIN), env.get("PATH", "")])
+    env.update({"HUBGEN_OFFLINE": "1", "NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "200",
+                "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.invalid",
+                "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.invalid"})
+    if cache is not None:
+        env["HUBGEN_CACHE_DIR"] = str(cache)
+    return env
+
+
+def run(args: list[str], cwd: Path, env: dict[str, str], ok: tuple[int, ...] = (0,)) -> tuple[float, str]:
+    """Run a process; (wall seconds, output). Raises BenchError on an unexpected exit code."""
+    start = time.perf_counter()
+    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if proc.returncode not in ok:
+        raise BenchError(f"{' '.join(args)} (in {cwd}) exited {proc.returncode}:\n{proc.stdout[-3000:]}"
+                         f"{proc.stderr[-3000:]}")
+    return seconds, proc.stdout + proc.stderr
+
+
+def load() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "n/a"
+
+
+# --- building the repositories -----------------------------------------------------------
+
+#: Environments made with `hubgen new --from`; the rest are copies of them under new names.
+NEW_ENVIRONMENTS = 100
+
+_NEW_LOOP = r"""
+import json, re, shutil, sys
+from pathlib import Path
+from generator.cli.app import app
+
+root, count = Path(sys.argv[1]), int(sys.argv[2])
+envs = root / "environments"
+def hubs(spec):
+    text = (envs / spec / "environment.yaml").read_text()
+    return re.findall(r"^  - name: (\S+)\n(?:    #.*\n)*    namespace: (\S+)", text, re.M)
+for i in range(count):
+    name, source = f"b{i:03d}", ("dev", "prod")[i % 2]
+    try:
+        app(["--repo", str(root), "--quiet", "new", name, "--from", source, "--no-input", "--no-secrets",
+             "--no-render"], prog_name="hubgen", standalone_mode=False)
+    except SystemExit as e:
+        if e.code:
+            sys.exit(f"hubgen new {name} --from {source} failed ({e.code})")
+    # The hubs' sops-encrypted secret files, as `hubgen secrets create` would write them (the
+    # source's, with the renamed hub's namespace: offline there is no key to encrypt new ones).
+    for (old, old_ns), (new, new_ns) in zip(hubs(source), hubs(name)):
+        src = envs / source / "secrets" / f"{old}.secret.yaml"
+        if src.is_file():
+            (envs / name / "secrets").mkdir(exist_ok=True)
+            text = re.sub(rf"^(\s+namespace:) {re.escape(old_ns)}$", rf"\g<1> {new_ns}", src.read_text(), flags=re.M)
+            (envs / name / "secrets" / f"{new}.secret.yaml").write_text(text)
+"""
+
+
+def _copy_environment(envs: Path, source: str, name: str) -> None:
+    """``source`` (made by `hubgen new`) as ``name``: its name token replaced everywhere (folder name,
+    stack name, tags, hub name and namespace, host names, comments, secret files' namespaces)."""
+    token = re.compile(rf"(?<![A-Za-z0-9]){re.escape(source)}(?![A-Za-z0-9])")
+    for src in sorted((envs / source).rglob("*")):
+        if src.is_file() and (src.name == "environment.yaml" or src.parent.name == "secrets"):
+            dst = envs / name / src.relative_to(envs / source)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            dst.write_text(token.sub(name, src.read_text()))
+
+
+def build_repository(dest: Path, count: int, log) -> float:
+    """The ``count``-environment repository (rendered); seconds taken. The first NEW_ENVIRONMENTS
+    are made with `hubgen new --from dev|prod`, the rest are copies of those under new names
+    (`hubgen new` re-validates the whole repository each time, so 500 of them would take minutes)."""
+    start = time.perf_counter()
+    dest.mkdir(parents=True)
+    for part in ("schema", "manifests"):
+        shutil.copytree(ROOT / part, dest / part)
+    for f in (".sops.yaml",):
+        if (ROOT / f).is_file():
+            shutil.copy2(ROOT / f, dest / f)
+    for example in ("dev", "prod"):
+        shutil.copytree(ROOT / "environments" / example, dest / "environments" / example)
+    made = min(count, NEW_ENVIRONMENTS)
+    log(f"  creating {made} environments with `hubgen new ENV --from dev|prod`, copying them to {count} ...")
+    proc = subprocess.run([str(PYTHON), "-c", _NEW_LOOP, str(dest), str(made)], cwd=ROOT, env=base_env(),
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise BenchError(f"building the repository failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+    for i in range(made, count):
+        _copy_environment(dest / "environments", f"b{i % made:03d}", f"b{i:03d}")
+    for example in ("dev", "prod"):  # exactly `count` environments
+        shutil.rmtree(dest / "environments" / example)
+    run([*HUBGEN, "render"], dest, base_env())
+    return time.perf_counter() - start
+
+
+def subset(full: Path, dest: Path, count: int) -> None:
+    dest.mkdir(parents=True)
+    for part in ("schema", "manifests"):
+        shutil.copytree(full / part, dest / part)
+    if (full / ".sops.yaml").is_file():
+        shutil.copy2(full / ".sops.yaml", dest / ".sops.yaml")
+    for name in sorted(p.name for p in (full / "environments").iterdir())[:count]:
+        shutil.copytree(full / "environments" / name, dest / "environments" / name)
+
+
+def chart_cache(work: Path) -> Path:
+    cache = work / "charts"
+    target = cache / "jupyterhub-4.4.0"
+    if not target.exists() and (CHART_DIR / "values.schema.json").is_file():
+        target.mkdir(parents=True)
+        for f in ("values.yaml", "values.schema.json"):
+            shutil.copy2(CHART_DIR / f, target / f)
+    return cache
+
+
+# --- measuring ---------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    size: int
+    what: str
+    runs: list[float] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.runs)
+
+
+def generated_dirs(repo: Path) -> list[Path]:
+    return [d for env in (repo / "environments").iterdir() for d in (env / g for g in ("cloudformation", "cluster",
+                                                                                        "hubs")) if d.is_dir()]
+
+
+def measure_size(repo: Path, size: int, repeats: int, work: Path, charts: Path, log) -> list[Row]:
+    rows = []
+    env = base_env(work / f"cache-{size}-warm")
+    env["HUBGEN_CHART_CACHE"] = str(charts)
+
+    def timed(what: str, args: list[str], before=None, env_for=None, ok=(0,)) -> Row:
+        row = Row(size, what)
+        for i in range(repeats):
+            if before:
+                before(i)
+            seconds, _ = run(args, repo, env_for(i) if env_for else env, ok)
+            row.runs.append(seconds)
+        log(f"  {size:>4} envs  {what:<16} median {row.median:7.2f} s  runs {', '.join(f'{r:.2f}' for r in row.runs)}")
+        rows.append(row)
+        return row
+
+    timed("validate", [*HUBGEN, "validate"])
+
+    def wipe(_: int) -> None:
+        for d in generated_dirs(repo):
+            shutil.rmtree(d)
+
+    timed("render", [*HUBGEN, "render"], before=wipe)
+    timed("render --check", [*HUBGEN, "render", "--check"])
+
+    def cold_env(i: int) -> dict[str, str]:
+        e = dict(env)
+        e["HUBGEN_CACHE_DIR"] = str(work / f"cache-{size}-cold-{i}")
+        return e
+
+    timed("lint (cold)", [*HUBGEN, "lint"], env_for=cold_env)
+    warm = work / f"cache-{size}-warm"
+    shutil.rmtree(warm, ignore_errors=True)
+    shutil.copytree(work / f"cache-{size}-cold-{repeats - 1}", warm)
+    timed("lint (warm)", [*HUBGEN, "lint"])
+    for i in range(repeats):
+        shutil.rmtree(work / f"cache-{size}-cold-{i}", ignore_errors=True)
+    return rows
+
+
+# --- the pre-commit hook for a one-environment change ------------------------------------------
+
+
+def hook_config(repo: Path) -> None:
+    """This repository's pre-commit configuration, hubgen's hooks only (`language: system`: no
+    hook environment to install, so the benchmark needs no network; the hygiene hooks are not
+    hubgen's to measure)."""
+    text = (ROOT / ".pre-commit-config.yaml").read_text()
+    keep, out, block = True, [], []
+    for line in text.splitlines(keepends=True):
+        if line.startswith("      - id: "):
+            if block and keep:
+                out.extend(block)
+            block, keep = [line], "hubgen" in line
+        elif block:
+            block.append(line)
+        else:
+            out.append(line)
+    if block and keep:
+        out.extend(block)
+    (repo / ".pre-commit-config.yaml").write_text("".join(out))
+
+
+def hook_environment(repo: Path) -> str:
+    """The environment the one-environment change touches: the middle one."""
+    names = sorted(p.name for p in (repo / "environments").iterdir())
+    return names[len(names) // 2]
+
+
+def change_one_environment(repo: Path, i: int, env: dict[str, str], stack: bool) -> list[str]:
+    """A person's one-environment change: a spec edit, `hubgen render ENV`, `git add`; the files.
+
+    Every change is new (``i``), so the changed environment is never in a cache. A hub change
+    (the culling timeout) changes the HelmRelease; a stack change (the node volume size) changes
+    the stack parameters as well, so cfn-lint has to evaluate the template with them again.
+    """
+    name = hook_environment(repo)
+    spec = repo / "environments" / name / "environment.yaml"
+    text = spec.read_text()
+    text, n = re.subn(r"^(\s+timeout:) \d+$", rf"\g<1> {3600 + 60 * (i + 1)}", text, count=1, flags=re.M)
+    if stack:
+        text, m = re.subn(r"^(\s+volumeSize:) \d+$", rf"\g<1> {100 + i + 1}", text, count=1, flags=re.M)
+        n = min(n, m)
+    if n != 1:
+        raise BenchError(f"{spec}: nothing to change")
+    spec.write_text(text)
+    run([*HUBGEN, "render", name], repo, env)
+    run(["git", "add", "-A", f"environments/{name}"], repo, env)
+    _, out = run(["git", "diff", "--cached", "--name-only"], repo, env)
+    return out.split()
+
+
+def measure_hook(repo: Path, repeats: int, work: Path, charts: Path, log) -> list[Row]:
+    size = len(list((repo / "environments").iterdir()))
+    warm_cache = work / f"cache-{size}-warm"
+    env = base_env(warm_cache)
+    env["HUBGEN_CHART_CACHE"] = str(charts)
+    env["PRE_COMMIT_HOME"] = str(work / "pre-commit-home")
+    env["PRE_COMMIT_COLOR"] = "never"
+    hook_config(repo)
+    run(["git", "init", "-q"], repo, env)
+    run(["git", "add", "-A"], repo, env)
+    run(["git", "commit", "-q", "-m", "bench baseline", "--no-verify"], repo, env)
+    precommit = [str(VENV_BIN / "pre-commit") if (VENV_BIN / "pre-commit").exists() else "pre-commit"]
+    rows = []
+    change = 0
+    for label, stack, cold in (("hook: hub change", False, False), ("hook: stack change", True, False),
+                               ("hook: stack, cold cache", True, True)):
+        row = Row(size, label)
+        for i in range(repeats):
+            e = dict(env)
+            if cold:
+                e["HUBGEN_CACHE_DIR"] = str(work / f"hook-cold-{i}")
+            change += 1
+            files = change_one_environment(repo, change, env, stack)
+            seconds, out = run([*precommit, "run", "--files", *files], repo, e)
+            row.runs.append(seconds)
+            run(["git", "commit", "-q", "-m", f"change {change}", "--no-verify"], repo, env)
+        log(f"  {size:>4} envs  {label:<24} median {row.median:7.2f} s  runs {', '.join(f'{r:.2f}' for r in row.runs)}")
+        rows.append(row)
+    # The hooks one by one on a stack change (warm cache): where the time goes. The first run of
+    # each hook sees the new content; cfn-lint caches it, so its later runs show the cached cost.
+    change += 1
+    files = change_one_environment(repo, change, env, True)
+    for hook in (["validate"], ["render-check"], ["lint", "--engine", "cfn-lint"], ["lint", "--engine", "kubeconform"]):
+        row = Row(size, f"  hubgen hook {hook[0]}" + (f" {hook[-1]}" if len(hook) > 1 else ""))
+        for _ in range(repeats):
+            seconds, _ = run([*HUBGEN, "hook", *hook, *files], repo, env)
+            row.runs.append(seconds)
+        log(f"  {size:>4} envs  {row.what:<24} median {row.median:7.2f} s  runs {', '.join(f'{r:.2f}' for r in row.runs)}")
+        rows.append(row)
+    # What the same four hooks cost in one process (start-up paid once): not how pre-commit runs
+    # them today, measured to show how much of the hook time is per-process start-up.
+    row = Row(size, "  the four hooks in one process (cached)")
+    script = ("import sys\nfrom generator.cli.app import app\n"
+              "for hook in (['validate'], ['render-check'], ['lint', '--engine', 'cfn-lint'], "
+              "['lint', '--engine', 'kubeconform']):\n"
+              "    try:\n        app(['hook', *hook, *sys.argv[1:]], prog_name='hubgen', standalone_mode=False)\n"
+              "    except SystemExit as e:\n        assert not e.code, (hook, e.code)\n")
+    for _ in range(repeats):
+        seconds, _ = run([str(PYTHON), "-c", script, *files], repo, env)
+        row.runs.append(seconds)
+    log(f"  {size:>4} envs  {row.what:<24} median {row.median:7.2f} s  runs {', '.join(f'{r:.2f}' for r in row.runs)}")
+    rows.append(row)
+    return rows
+
+
+# --- the naive baseline ------------------------------------------------------------------
+
+
+def measure_naive(repo: Path, sample: int, work: Path, log) -> tuple[Row, Row]:
+    """cfn-lint and kubeconform CLIs once per environment, each a separate process, on ``sample``
+    environments spread over the repository."""
+    env = base_env(work / "naive-cache")
+    names = sorted(p.name for p in (repo / "environments").iterdir())
+    picked = [names[int(i * (len(names) - 1) / max(1, sample - 1))] for i in range(sample)]
+    schema_out = work / "kubeconform-schemas"
+    run([str(PYTHON), "-m", "generator.engines.k8s_schemas", "--repo", str(repo), "--out", str(schema_out)], ROOT, env)
+    kubeconform = shutil.which("kubeconform", path=env["PATH"])
+    cfn_lint = str(VENV_BIN / "cfn-lint") if (VENV_BIN / "cfn-lint").exists() else "cfn-lint"
+    cfn, kc = Row(len(names), "naive cfn-lint"), Row(len(names), "naive kubeconform")
+    # hubgen's own kubeconform invocation (same flags and offline schemas), minus the file names.
+    prefix = json.loads(subprocess.run(
+        [str(PYTHON), "-c", "import json, sys; from pathlib import Path; "
+         "from generator.engines.kubeconform import kubeconform_command; "
+         "from generator.versions import KUBERNETES_SCHEMA_VERSION as v; "
+         "print(json.dumps(kubeconform_command(Path(sys.argv[1]), Path(sys.argv[2]), v, [])))",
+         kubeconform or "kubeconform", str(schema_out)], cwd=ROOT, capture_output=True, text=True, env=env).stdout)
+    for name in picked:
+        d = repo / "environments" / name
+        region = re.search(r"^  region: (\S+)$", (d / "environment.yaml").read_text(), re.M).group(1)
+        seconds, _ = run([cfn_lint, "--regions", region, "--parameter-files",
+                          str(d / "cloudformation" / "cluster.parameters.json"), "--",
+                          str(repo / "manifests" / "cloudformation" / "cluster.yaml")], repo, env, ok=tuple(range(64)))
+        cfn.runs.append(seconds)
+        if kubeconform:
+            manifests = sorted(str(p) for g in ("cluster", "hubs") for p in (d / g).rglob("*.yaml")
+                               if p.name != "kustomization.yaml")
+            seconds, _ = run([*prefix, *manifests], repo, env, ok=(0, 1))
+            kc.runs.append(seconds)
+    sample_note = f"mean of {sample} environments x {len(names)}, extrapolated"
+    cfn.note = kc.note = sample_note
+    log(f"  naive per environment: cfn-lint {statistics.mean(cfn.runs):.2f} s"
+        + (f", kubeconform {statistics.mean(kc.runs):.2f} s" if kc.runs else ", kubeconform not installed"))
+    return cfn, kc
+
+
+# --- reporting ---------------------------------------------------------------------------
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram = "unknown"
+    try:
+        kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
+        ram = f"{kb / 1024 / 1024:.1f} GiB"
+    except (OSError, AttributeError):
+        pass
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
+    dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True).stdout
+    hubgen = subprocess.run([*HUBGEN, "--version"], capture_output=True, text=True).stdout.strip()
+    return {
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpus": str(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()),
+        "cpu": cpu, "ram": ram, "python": platform.python_version(), "os": platform.platform(),
+        "hubgen": hubgen, "commit": (commit.strip() or "unknown") + (" (with uncommitted changes)" if dirty else ""),
+    }
+
+
+def table(rows: list[Row], naive: tuple[Row, Row] | None, markdown: bool) -> str:
+    sizes = sorted({r.size for r in rows if not r.what.startswith(("hook", "  hubgen"))})
+    whats = ["validate", "render", "render --check", "lint (cold)", "lint (warm)"]
+    by = {(r.size, r.what): r for r in rows}
+    head = ["", *[f"{s} env{'s' if s != 1 else ''}" for s in sizes],
+            f"per env at {sizes[-1]}" if sizes else ""]
+    body = []
+    for what in whats:
+        cells = [f"{by[(s, what)].median:.2f} s" if (s, what) in by else "" for s in sizes]
+        per = f"{by[(sizes[-1], what)].median / sizes[-1] * 1000:.1f} ms" if (sizes[-1], what) in by else ""
+        body.append([what, *cells, per])
+    lines = []
+    if markdown:
+        lines.append("| " + " | ".join(head) + " |")
+        lines.append("|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|")
+        lines += ["| " + " | ".join(r) + " |" for r in body]
+    else:
+        widths = [max(len(str(x[i])) for x in [head, *body]) for i in range(len(head))]
+        lines.append("  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(head, widths))))
+        lines += ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+                  for r in body]
+    return "\n".join(lines)
+
+
+def extras(rows: list[Row], naive: tuple[Row, Row] | None, markdown: bool) -> str:
+    by = {(r.size, r.what): r for r in rows}
+    largest = max((r.size for r in rows if r.what == "lint (cold)"), default=0)
+    out = []
+    hooks = [r for r in rows if r.what.startswith(("hook", "  hubgen"))]
+    if hooks:
+        out.append(f"One-environment change in the {hooks[0].size}-environment repository "
+                   f"(`pre-commit run --files` on the changed spec and its generated files; hubgen's four "
+                   f"hooks; hub change: culling timeout, stack change: node volume size too; the breakdown "
+                   f"rows run each hook alone on a stack change, the first run uncached, the others cached):")
+        out.append("")
+        if markdown:
+            out += ["| hook | median | runs |", "|---|---:|---|"]
+        for r in hooks:
+            runs = ", ".join(f"{x:.2f}" for x in r.runs)
+            out.append(f"| {r.what.strip()} | {r.median:.2f} s | {runs} |" if markdown
+                       else f"  {r.what:<36} {r.median:7.2f} s   ({runs})")
+        out.append("")
+    if naive and naive[0].runs and largest:
+        cfn, kc = naive
+        per_env = statistics.mean(cfn.runs) + (statistics.mean(kc.runs) if kc.runs else 0.0)
+        total = per_env * largest
+        cold = by[(largest, "lint (cold)")].median
+        warm = by[(largest, "lint (warm)")].median
+        sample = len(cfn.runs)
+        lines = [
+            f"Naive baseline at {largest} environments: cfn-lint CLI "
+            f"({statistics.mean(cfn.runs):.2f} s per environment)"
+            + (f" + kubeconform CLI ({statistics.mean(kc.runs):.2f} s per environment)" if kc.runs else "")
+            + f", one process each per environment, measured on {sample} environments and extrapolated: "
+            f"**{total:.0f} s** ({total / 60:.1f} min).",
+            f"`hubgen lint` cold: **{cold:.1f} s** = **{total / cold:.0f}x** faster; warm: **{warm:.1f} s** = "
+            f"**{total / warm:.0f}x** faster (and {cold / warm:.1f}x faster than cold).",
+        ]
+        out += lines
+    return "\n".join(out)
+
+
+def write_markdown(report: str) -> None:
+    text = DOC.read_text() if DOC.exists() else f"# Performance\n\n{BEGIN}\n{END}\n"
+    if BEGIN not in text or END not in text:
+        text = text.rstrip("\n") + f"\n\n{BEGIN}\n{END}\n"
+    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
+    DOC.write_text(text[:start] + "\n" + report.rstrip("\n") + "\n" + text[end:])
+
+
+# --- main --------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="sizes 1, 10, 100; 2 runs; naive sample of 2")
+    ap.add_argument("--sizes", help="comma-separated repository sizes (default 1,10,100,500)")
+    ap.add_argument("--runs-small", type=int, help="runs per measurement up to 100 environments (default 5)")
+    ap.add_argument("--runs-large", type=int, help="runs per measurement above 100 environments (default 3)")
+    ap.add_argument("--naive-sample", type=int, help="environments the naive baseline runs on (default 5)")
+    ap.add_argument("--markdown", action="store_true", help=f"write the results into {DOC.relative_to(ROOT)}")
+    ap.add_argument("--workdir", type=Path, help="where the repositories go (default: a temporary folder)")
+    ap.add_argument("--keep", action="store_true", help="keep the work folder")
+    args = ap.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else ([1, 10, 100] if args.quick else
+                                                                         [1, 10, 100, 500])
+    runs_small = args.runs_small or (2 if args.quick else 5)
+    runs_large = args.runs_large or (1 if args.quick else 3)
+    sample = args.naive_sample or (2 if args.quick else 5)
+
+    work = Path(tempfile.mkdtemp(prefix="hubgen-bench-", dir=args.workdir))
+    started = time.perf_counter()
+    log = lambda msg: print(msg, flush=True)  # noqa: E731
+    info = machine()
+    log(f"hubgen benchmark on {info['cpus']} CPUs ({info['cpu']}), {info['ram']} RAM, Python {info['python']}; "
+        f"load {load()}")
+    loads = [load()]
+    rows: list[Row] = []
+    naive = None
+    try:
+        charts = chart_cache(work)
+        biggest = max(sizes)
+        full = work / f"repo-{biggest}"
+        built = build_repository(full, biggest, log)
+        log(f"  built the {biggest}-environment repository in {built:.0f} s")
+        for size in sizes:
+            repo = full if size == biggest else work / f"repo-{size}"
+            if size != biggest:
+                subset(full, repo, size)
+            rows += measure_size(repo, size, runs_small if size <= 100 else runs_large, work, charts, log)
+            loads.append(load())
+        rows += measure_hook(full, 3 if not args.quick else 1, work, charts, log)
+        naive = measure_naive(full, sample, work, log)
+        loads.append(load())
+    except BenchError as e:
+        print(f"bench: {e}", file=sys.stderr)
+        return 1
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    total = time.perf_counter() - started
+    print()
+    print(table(rows, naive, markdown=False))
+    print()
+    print(extras(rows, naive, markdown=False))
+    print(f"\n(total {total / 60:.1f} min; load average during the run: {' -> '.join(loads)})")
+    if args.markdown:
+        report = "\n".join([
+            f"Measured {info['date']} with `.venv/bin/python bench/run.py"
+            + (" --quick" if args.quick else "") + " --markdown` "
+            f"({runs_small} runs per measurement up to 100 environments, {runs_large} above; medians).",
+            "",
+            f"Machine: {info['cpus']} CPUs ({info['cpu']}), {info['ram']} RAM, Python {info['python']}, "
+            f"{info['os']}; {info['hubgen']} at commit {info['commit']}. Load average (1, 5, 15 min) "
+            f"before and after each size: {' -> '.join(loads)}.",
+            "",
+            table(rows, naive, markdown=True),
+            "",
+            extras(rows, naive, markdown=True),
+            "",
+            f"The whole benchmark took {total / 60:.1f} minutes.",
+        ])
+        write_markdown(report)
+        print(f"wrote {DOC.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
