@@ -36,8 +36,8 @@ check: setup
 
 # pytest covers actionlint and detect-secrets (tests/gitops, tests/secrets); checkov runs in its own venv.
 test: setup
-	$(BIN)/python -m pytest -n 2 -q
 	bash scripts/checkov.sh
+	$(BIN)/python -m pytest -n 2 -q
 
 docs: $(BIN)/hubgen
 	hubgen checks --markdown > docs/checks.md
