@@ -9,13 +9,14 @@ What it does (see bench/README.md):
 
 1. Builds a 500-environment repository from the committed examples: 100 environments with
    ``hubgen new ENV --from dev|prod`` (alternating; run in one Python process through the real
-   CLI), 400 more as copies of those under new names; then renders it. The 1-, 10- and
+   CLI), 450 more as copies of those under new names; then renders it. The 1-, 10- and
    100-environment repositories are copies of its first environments.
-2. Measures real ``hubgen`` processes, as medians of repeated runs: ``validate``, ``render`` (all
-   generated files deleted before each run), ``render --check``, ``lint`` cold (empty cache) and
-   warm (the cache the cold run left), and, in the 500-environment repository, the pre-commit
-   hooks for a one-environment change (``pre-commit run --files`` on the changed spec and generated
-   files, a new change each run, with the hubgen caches warm and, separately, cold).
+2. Measures real ``hubgen`` processes, as medians of repeated runs: ``validate``, ``render`` (every
+   generated file made stale before each run, so all are rewritten), ``render --check``, ``lint``
+   cold (empty cache) and warm (the cache the cold run left), and, in the 500-environment
+   repository, the pre-commit hooks for a one-environment change (``pre-commit run --files`` on
+   the changed spec and generated files, a new change each run; a hub change and a stack change
+   with the hubgen caches warm, a stack change with them cold).
 3. Measures the naive baseline -- the cfn-lint CLI and the kubeconform CLI run once per
    environment as separate processes -- on a sample of environments and extrapolates it.
 
@@ -89,7 +90,7 @@ def load() -> str:
 # --- building the repositories -----------------------------------------------------------
 
 #: Environments made with `hubgen new --from`; the rest are copies of them under new names.
-NEW_ENVIRONMENTS = 100
+NEW_ENVIRONMENTS = 50
 
 _NEW_LOOP = r"""
 import json, re, shutil, sys
@@ -103,6 +104,11 @@ def hubs(spec):
     return re.findall(r"^  - name: (\S+)\n(?:    #.*\n)*    namespace: (\S+)", text, re.M)
 for i in range(count):
     name, source = f"b{i:03d}", ("dev", "prod")[i % 2]
+    if i % 10 == 0:  # keep the environment index current, as the daily `hubgen validate` runs do
+        try:
+            app(["--repo", str(root), "--quiet", "validate"], prog_name="hubgen", standalone_mode=False)
+        except SystemExit:
+            pass
     try:
         app(["--repo", str(root), "--quiet", "new", name, "--from", source, "--no-input", "--no-secrets",
              "--no-render"], prog_name="hubgen", standalone_mode=False)
@@ -187,6 +193,8 @@ class Row:
     what: str
     runs: list[float] = field(default_factory=list)
     note: str = ""
+    #: "size" (the main table), "hook" (pre-commit), "breakdown" (one hook alone: first run, again)
+    group: str = "size"
 
     @property
     def median(self) -> float:
@@ -203,9 +211,9 @@ def measure_size(repo: Path, size: int, repeats: int, work: Path, charts: Path, 
     env = base_env(work / f"cache-{size}-warm")
     env["HUBGEN_CHART_CACHE"] = str(charts)
 
-    def timed(what: str, args: list[str], before=None, env_for=None, ok=(0,)) -> Row:
+    def timed(what: str, args: list[str], before=None, env_for=None, ok=(0,), runs: int = repeats) -> Row:
         row = Row(size, what)
-        for i in range(repeats):
+        for i in range(runs):
             if before:
                 before(i)
             seconds, _ = run(args, repo, env_for(i) if env_for else env, ok)
@@ -216,11 +224,15 @@ def measure_size(repo: Path, size: int, repeats: int, work: Path, charts: Path, 
 
     timed("validate", [*HUBGEN, "validate"])
 
-    def wipe(_: int) -> None:
+    def outdate(_: int) -> None:
+        """Make every generated file stale (as after a hubgen upgrade that changes every output)."""
         for d in generated_dirs(repo):
-            shutil.rmtree(d)
+            for f in d.rglob("*"):
+                if f.is_file():
+                    with open(f, "a") as fh:
+                        fh.write("\n")
 
-    timed("render", [*HUBGEN, "render"], before=wipe)
+    timed("render", [*HUBGEN, "render"], before=outdate)
     timed("render --check", [*HUBGEN, "render", "--check"])
 
     def cold_env(i: int) -> dict[str, str]:
@@ -228,12 +240,13 @@ def measure_size(repo: Path, size: int, repeats: int, work: Path, charts: Path, 
         e["HUBGEN_CACHE_DIR"] = str(work / f"cache-{size}-cold-{i}")
         return e
 
-    timed("lint (cold)", [*HUBGEN, "lint"], env_for=cold_env)
+    cold_runs = min(repeats, 3 if size > 100 else 2)  # the slowest measurement (fixed costs dominate when small)
+    timed("lint (cold)", [*HUBGEN, "lint"], env_for=cold_env, runs=cold_runs)
     warm = work / f"cache-{size}-warm"
     shutil.rmtree(warm, ignore_errors=True)
-    shutil.copytree(work / f"cache-{size}-cold-{repeats - 1}", warm)
+    shutil.copytree(work / f"cache-{size}-cold-{cold_runs - 1}", warm)
     timed("lint (warm)", [*HUBGEN, "lint"])
-    for i in range(repeats):
+    for i in range(cold_runs):
         shutil.rmtree(work / f"cache-{size}-cold-{i}", ignore_errors=True)
     return rows
 
@@ -306,8 +319,8 @@ def measure_hook(repo: Path, repeats: int, work: Path, charts: Path, log) -> lis
     change = 0
     for label, stack, cold in (("hook: hub change", False, False), ("hook: stack change", True, False),
                                ("hook: stack, cold cache", True, True)):
-        row = Row(size, label)
-        for i in range(repeats):
+        row = Row(size, label, group="hook")
+        for i in range(1 if cold else repeats):
             e = dict(env)
             if cold:
                 e["HUBGEN_CACHE_DIR"] = str(work / f"hook-cold-{i}")
@@ -323,21 +336,21 @@ def measure_hook(repo: Path, repeats: int, work: Path, charts: Path, log) -> lis
     change += 1
     files = change_one_environment(repo, change, env, True)
     for hook in (["validate"], ["render-check"], ["lint", "--engine", "cfn-lint"], ["lint", "--engine", "kubeconform"]):
-        row = Row(size, f"  hubgen hook {hook[0]}" + (f" {hook[-1]}" if len(hook) > 1 else ""))
-        for _ in range(repeats):
+        row = Row(size, f"hubgen hook {hook[0]}" + (f" {hook[-1]}" if len(hook) > 1 else ""), group="breakdown")
+        for _ in range(2):
             seconds, _ = run([*HUBGEN, "hook", *hook, *files], repo, env)
             row.runs.append(seconds)
-        log(f"  {size:>4} envs  {row.what:<24} median {row.median:7.2f} s  runs {', '.join(f'{r:.2f}' for r in row.runs)}")
+        log(f"  {size:>4} envs    {row.what:<30} runs {', '.join(f'{r:.2f}' for r in row.runs)}")
         rows.append(row)
     # What the same four hooks cost in one process (start-up paid once): not how pre-commit runs
     # them today, measured to show how much of the hook time is per-process start-up.
-    row = Row(size, "  the four hooks in one process (cached)")
+    row = Row(size, "the four hooks in one process", group="breakdown")
     script = ("import sys\nfrom generator.cli.app import app\n"
               "for hook in (['validate'], ['render-check'], ['lint', '--engine', 'cfn-lint'], "
               "['lint', '--engine', 'kubeconform']):\n"
               "    try:\n        app(['hook', *hook, *sys.argv[1:]], prog_name='hubgen', standalone_mode=False)\n"
               "    except SystemExit as e:\n        assert not e.code, (hook, e.code)\n")
-    for _ in range(repeats):
+    for _ in range(2):
         seconds, _ = run([str(PYTHON), "-c", script, *files], repo, env)
         row.runs.append(seconds)
     log(f"  {size:>4} envs  {row.what:<24} median {row.median:7.2f} s  runs {', '.join(f'{r:.2f}' for r in row.runs)}")
@@ -415,7 +428,7 @@ def machine() -> dict[str, str]:
 
 
 def table(rows: list[Row], naive: tuple[Row, Row] | None, markdown: bool) -> str:
-    sizes = sorted({r.size for r in rows if not r.what.startswith(("hook", "  hubgen"))})
+    sizes = sorted({r.size for r in rows if r.group == "size"})
     whats = ["validate", "render", "render --check", "lint (cold)", "lint (warm)"]
     by = {(r.size, r.what): r for r in rows}
     head = ["", *[f"{s} env{'s' if s != 1 else ''}" for s in sizes],
@@ -442,19 +455,32 @@ def extras(rows: list[Row], naive: tuple[Row, Row] | None, markdown: bool) -> st
     by = {(r.size, r.what): r for r in rows}
     largest = max((r.size for r in rows if r.what == "lint (cold)"), default=0)
     out = []
-    hooks = [r for r in rows if r.what.startswith(("hook", "  hubgen"))]
+    hooks = [r for r in rows if r.group == "hook"]
+    parts = [r for r in rows if r.group == "breakdown"]
     if hooks:
-        out.append(f"One-environment change in the {hooks[0].size}-environment repository "
-                   f"(`pre-commit run --files` on the changed spec and its generated files; hubgen's four "
-                   f"hooks; hub change: culling timeout, stack change: node volume size too; the breakdown "
-                   f"rows run each hook alone on a stack change, the first run uncached, the others cached):")
+        out.append(f"One-environment change in the {hooks[0].size}-environment repository: a spec edit, "
+                   f"`hubgen render ENV`, `git add`, then `pre-commit run --files` on the changed spec and "
+                   f"generated files with hubgen's four hooks. Hub change: a hub's culling timeout; stack change: "
+                   f"the node volume size too (new stack parameters, so cfn-lint evaluates the template again):")
         out.append("")
         if markdown:
-            out += ["| hook | median | runs |", "|---|---:|---|"]
+            out += ["| pre-commit run | median | runs |", "|---|---:|---|"]
         for r in hooks:
             runs = ", ".join(f"{x:.2f}" for x in r.runs)
-            out.append(f"| {r.what.strip()} | {r.median:.2f} s | {runs} |" if markdown
+            out.append(f"| {r.what} | {r.median:.2f} s | {runs} |" if markdown
                        else f"  {r.what:<36} {r.median:7.2f} s   ({runs})")
+        out.append("")
+    if parts:
+        out.append("Where a stack change's hook time goes: each hook's command alone, first on the new content, "
+                   "then again (its engine results now cached); and the four commands in one Python process on "
+                   "that cached content (start-up paid once):")
+        out.append("")
+        if markdown:
+            out += ["| command | first run | again |", "|---|---:|---:|"]
+        for r in parts:
+            again = f"{r.runs[1]:.2f} s" if len(r.runs) > 1 else ""
+            out.append(f"| {r.what} | {r.runs[0]:.2f} s | {again} |" if markdown
+                       else f"  {r.what:<36} {r.runs[0]:7.2f} s   again {again}")
         out.append("")
     if naive and naive[0].runs and largest:
         cfn, kc = naive
@@ -493,7 +519,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", help="comma-separated repository sizes (default 1,10,100,500)")
     ap.add_argument("--runs-small", type=int, help="runs per measurement up to 100 environments (default 5)")
     ap.add_argument("--runs-large", type=int, help="runs per measurement above 100 environments (default 3)")
-    ap.add_argument("--naive-sample", type=int, help="environments the naive baseline runs on (default 5)")
+    ap.add_argument("--naive-sample", type=int, help="environments the naive baseline runs on (default 3)")
     ap.add_argument("--markdown", action="store_true", help=f"write the results into {DOC.relative_to(ROOT)}")
     ap.add_argument("--workdir", type=Path, help="where the repositories go (default: a temporary folder)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
@@ -502,7 +528,7 @@ def main(argv: list[str] | None = None) -> int:
                                                                          [1, 10, 100, 500])
     runs_small = args.runs_small or (2 if args.quick else 5)
     runs_large = args.runs_large or (1 if args.quick else 3)
-    sample = args.naive_sample or (2 if args.quick else 5)
+    sample = args.naive_sample or (2 if args.quick else 3)
 
     work = Path(tempfile.mkdtemp(prefix="hubgen-bench-", dir=args.workdir))
     started = time.perf_counter()
@@ -544,7 +570,9 @@ def main(argv: list[str] | None = None) -> int:
         report = "\n".join([
             f"Measured {info['date']} with `.venv/bin/python bench/run.py"
             + (" --quick" if args.quick else "") + " --markdown` "
-            f"({runs_small} runs per measurement up to 100 environments, {runs_large} above; medians).",
+            f"(medians of {runs_small} runs per measurement up to 100 environments, {runs_large} above; "
+            f"cold lint {min(runs_large, 3)} runs above 100 environments, {min(runs_small, 2)} up to 100; the hooks "
+            f"3 runs, the cold-cache hook 1).",
             "",
             f"Machine: {info['cpus']} CPUs ({info['cpu']}), {info['ram']} RAM, Python {info['python']}, "
             f"{info['os']}; {info['hubgen']} at commit {info['commit']}. Load average (1, 5, 15 min) "

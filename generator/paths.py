@@ -164,23 +164,21 @@ class RepoPaths:
     def env(self, name: str) -> EnvPaths:
         return EnvPaths(name)
 
+    def _env_folders(self) -> list[os.DirEntry]:
+        try:
+            with os.scandir(self.environments) as it:
+                return [e for e in it if e.is_dir()]
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+
     def env_names(self) -> list[str]:
         """Every folder under environments/ that holds a spec (sorted)."""
-        if not self.environments.is_dir():
-            return []
-        return sorted(
-            d.name for d in self.environments.iterdir() if d.is_dir() and (d / SPEC_FILENAME).exists()
-        )
+        return sorted(e.name for e in self._env_folders() if os.path.exists(os.path.join(e.path, SPEC_FILENAME)))
 
     def env_dirs_with_generated_files(self) -> list[str]:
         """Folders under environments/ holding generated output, with or without a spec."""
-        if not self.environments.is_dir():
-            return []
-        out = []
-        for d in sorted(self.environments.iterdir()):
-            if d.is_dir() and (any((d / g).exists() for g in GENERATED_DIRS)):
-                out.append(d.name)
-        return out
+        return sorted(e.name for e in self._env_folders()
+                      if any(os.path.exists(os.path.join(e.path, g)) for g in GENERATED_DIRS))
 
     def generated_files_on_disk(self, name: str) -> list[str]:
         """Repo-relative paths of files currently in an environment's generated folders.

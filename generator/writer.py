@@ -5,9 +5,10 @@ Atomicity. One `hubgen render` is one transaction over every environment it chan
 1. every changed environment's new files are staged in ``.hubgen/txn/files/`` and a manifest
    ``.hubgen/txn/<env>.json`` lists its writes (and their staged names), its deletes and the
    folders the change creates;
-2. the target folders are created and probed (a file is renamed from the staging area into each of
-   them and removed again), so a read-only, full or foreign filesystem fails here, before anything
-   a reader sees has changed;
+2. the target folders are created and probed (a file is renamed from the journal into each of
+   them and back), so a read-only folder, a folder on another mount or filesystem, or a full disk
+   fails here, before anything a reader sees has changed; generated paths that are symbolic links
+   or lead out of the repository are refused before that;
 3. the ``.hubgen/txn/COMMITTED`` marker is created by an atomic rename -- the point of no return;
 4. the staged files are moved into place with ``os.replace`` (same filesystem, atomic per file) and
    stale files are removed, then the journal is deleted.
@@ -16,8 +17,10 @@ A process killed before step 3 leaves every generated file untouched (the next h
 the staging area and the folders it created); one killed after it is rolled forward by the next
 hubgen run, before anything else reads the tree. Either way every environment's outputs end up
 entirely old or entirely new -- in fact the whole run is all-or-nothing. Runs on one repository are
-serialised by an exclusive lock (:func:`repo_lock`). ``HUBGEN_FSYNC=1`` adds fsync calls for
-power-loss durability; a killed process needs none (the page cache survives it).
+serialised by a lock (:func:`repo_lock`; `render --check` and other readers share it).
+``HUBGEN_FSYNC=1`` adds fsync calls for power-loss durability; a killed process needs none (the page
+cache survives it). tests/robustness/ kills renders with SIGKILL, runs them concurrently, and
+renders onto read-only mounts and a full disk to hold all of this to account.
 """
 
 from __future__ import annotations
