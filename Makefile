@@ -18,16 +18,17 @@ $(BIN)/hubgen: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(BIN)/hubgen
 
-# Charts: on a networked machine hubgen fills .hubgen/cache/charts from the chart repository.
-# Offline (here, CI), seed it from the reference copy beside the repository when there is one.
+# Charts: on a networked machine hubgen fills its chart cache (~/.cache/hubgen/charts, outside the
+# checkout) from the chart repository. Offline (here, CI), seed it from the reference copy beside the
+# repository when there is one.
 CHART_VERSION := $(shell $(PYTHON) generator/versions.py chart-version)
 Z2JH_REFERENCE ?= $(abspath $(CURDIR)/../shared/reference/z2jh-$(CHART_VERSION))
-CHART_CACHE := .hubgen/cache/charts
 
 setup: $(BIN)/hubgen
 	bash .ci/install-tools
-	if [ -d "$(Z2JH_REFERENCE)" ] && [ ! -e $(CHART_CACHE)/jupyterhub-$(CHART_VERSION) ]; then \
-	  mkdir -p $(CHART_CACHE) && ln -s "$(Z2JH_REFERENCE)" $(CHART_CACHE)/jupyterhub-$(CHART_VERSION); fi
+	CHART_CACHE="$$($(BIN)/python -c 'from generator.paths import cache_root; print(cache_root() / "charts")')"; \
+	if [ -d "$(Z2JH_REFERENCE)" ] && [ ! -e "$$CHART_CACHE/jupyterhub-$(CHART_VERSION)" ]; then \
+	  mkdir -p "$$CHART_CACHE" && ln -s "$(Z2JH_REFERENCE)" "$$CHART_CACHE/jupyterhub-$(CHART_VERSION)"; fi
 
 check: setup
 	hubgen validate
@@ -43,4 +44,4 @@ docs: $(BIN)/hubgen
 	hubgen checks --markdown > docs/checks.md
 
 clean:
-	rm -rf $(VENV) .tools .hubgen .pytest_cache
+	rm -rf $(VENV) .tools .pytest_cache

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from generator.paths import ENV_NAME_MAX_LENGTH
 from generator.problems import Location, Problem, Severity
 
 E = Severity.ERROR
@@ -96,6 +97,15 @@ HG008 = _code("HG008", E, "Not UTF-8 text",
 HG009 = _code("HG009", E, "Cannot read spec",
               "Check that the file exists, is a regular file inside the repository and is readable.",
               "The spec file is missing, unreadable, a directory, or a symbolic link that leads outside the repository.")
+HG010 = _code("HG010", E, "Ambiguous plain scalar",
+              'Quote the value if it is text ("yes", "072600", "1:20"); otherwise write the spelling every YAML '
+              "reader agrees on (true/false, a plain decimal number).",
+              "An unquoted value that YAML 1.2 (what editors, yaml-language-server and hubgen read) and YAML 1.1 "
+              "(PyYAML, go-yaml v2 as used by Helm and much Kubernetes tooling) read differently: `yes`, `no`, `on`, "
+              "`off`, `y`, `n` (booleans in YAML 1.1, strings in YAML 1.2), `072600` (octal in YAML 1.1), `1:20` "
+              "(sexagesimal 80 in YAML 1.1), `1_000`, `0b101`, or `1e3` and `0o17` (strings in YAML 1.1, numbers in "
+              "YAML 1.2). hubgen reads plain scalars by the YAML 1.2 core schema and refuses these, so a spec means "
+              "the same to every tool and to the person who wrote it. Quoted values are always strings.")
 
 # --- HG1xx: schema -----------------------------------------------------------
 HG101 = _code("HG101", E, "Missing required field",
@@ -147,7 +157,8 @@ HG208 = _code("HG208", W, "ARN in another account",
               "An ARN in the spec names an account other than the environment's `aws.accountId`.")
 HG209 = _code("HG209", E, "Load balancer open to the internet without acknowledgement",
               "Restrict allowedCidrs, or set `loadBalancer.public: true` to acknowledge an internet-facing hub.",
-              "`0.0.0.0/0` or `::/0` in the load balancer's allowed CIDRs must be acknowledged explicitly with `public: true`.")
+              "`0.0.0.0/0` or `::/0` in the load balancer's allowed CIDRs, or CIDRs that together cover every address "
+              "(`0.0.0.0/1` and `128.0.0.0/1`), must be acknowledged explicitly with `public: true`.")
 HG210 = _code("HG210", E, "Mutable image tag",
               "Pin the single-user image to an immutable tag (a build number or digest), not `latest`.",
               "`latest` (or a missing tag) makes deployments irreproducible: two nodes may run different images.")
@@ -172,6 +183,60 @@ HG216 = _code("HG216", E, "Duplicate subnet",
 HG217 = _code("HG217", E, "Admin principal listed twice",
               "List each IAM principal once.",
               "An IAM principal appears more than once in cluster admins (or is the deploy role).")
+HG218 = _code("HG218", E, "Chart value owned by the spec",
+              "Set the spec field the message names instead; `values` is for chart values hubgen does not derive.",
+              "A hub's raw `values` sets a chart value that hubgen derives from the spec or fixes to keep a guarantee "
+              "(access only through the stack's load balancer and `cluster.loadBalancer.allowedCidrs`, only for the "
+              "listed users, TLS at the load balancer, AWS only through IRSA, secrets only from Secrets), sets a key "
+              "below one, or replaces a mapping holding one with null, a scalar or a list (merged last, it would "
+              "replace or delete them). Examples: `proxy.service.type: LoadBalancer` (a second, unrestricted load "
+              "balancer), `proxy.service.nodePorts.http` (set `nodePort`), "
+              "`hub.config.Authenticator.allow_all` (set `auth.allowedUsers`), `singleuser.image.tag` (set "
+              "`singleuser.image.tag`, which HG210 checks), `ingress.enabled`, `proxy: null`. The full list, with the "
+              "reason for each, is `OWNED_VALUES` in generator/render/values.py.")
+
+HG219 = _code("HG219", E, "Load balancer CIDR is not a network address",
+              "Write the network address the message names (10.0.0.0/16 for 10.0.0.1/16).",
+              "An allowed CIDR has bits set after its prefix (`10.0.0.1/16`). EC2 keeps such a security group rule "
+              "under its network address (`10.0.0.0/16`), so the deployed rule never equals the spec, and two "
+              "entries of the same network are a duplicate rule EC2 refuses.")
+HG220 = _code("HG220", E, "Load balancer CIDRs overlap",
+              "Remove the narrower CIDR: the wider one already allows it.",
+              "One allowed CIDR lies inside another, or both are the same network. The narrower one adds nothing "
+              "but a redundant security group rule (the same network twice is refused by EC2: 'the same "
+              "permission must not appear multiple times') and takes one of the three CIDR slots.")
+HG221 = _code("HG221", E, "ARN in another partition",
+              "Use the ARN of the region's partition: arn:aws for commercial regions, arn:aws-us-gov for "
+              "us-gov-*, arn:aws-cn for cn-*.",
+              "An ARN in the spec (deploy role, certificate, cluster admins, notebook roles, or any ARN in a hub's "
+              "`values`) names another AWS partition than the one `aws.region` belongs to. Partitions are "
+              "separate: a role, user or certificate of one cannot be used from another, so IAM, EKS and the load "
+              "balancer refuse it.")
+HG222 = _code("HG222", E, "Certificate in another account",
+              "Request or import the certificate in the environment's account and region, and use its ARN.",
+              "The load balancer's ACM certificate belongs to another account than `aws.accountId`. ACM "
+              "certificates are not shared across accounts: an HTTPS listener can only use a certificate of its "
+              "own account (and region), so the stack would fail.")
+HG223 = _code("HG223", E, "Tag AWS refuses",
+              "Use only letters, digits, spaces and _ . : / = + - @ in tag keys and values, and no `aws:` prefix.",
+              "A key or value under `tags` has a character AWS does not allow in tags (a line break, a tab, a NUL or "
+              "other control character, `#`, `,`, `*`, an emoji...) or starts with `aws:`, which AWS reserves. "
+              "Stack tags are copied to every resource of the stack, whose services allow only Unicode letters, "
+              "digits and space separators and `_ . : / = + - @` (`^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*$`); the "
+              "lengths (keys 1-128, values 0-256 characters) are the schema's (HG106).")
+HG224 = _code("HG224", E, "Reserved hubgen: tag",
+              "Rename the tag: keys starting with `hubgen:` belong to hubgen.",
+              "hubgen tags every stack with `hubgen:*` tags of its own (`hubgen:environment` names the environment "
+              "a stack belongs to; `hubgen deploy` relies on it). A spec tag with that prefix would be overwritten "
+              "or mistaken for hubgen's, so it is refused.")
+HG225 = _code("HG225", E, "Invalid environment folder name",
+              "Rename the folder (and `name` in its spec) to lower-case letters, digits and '-', starting and ending "
+              f"with a letter or digit, at most {ENV_NAME_MAX_LENGTH} characters.",
+              "A folder under environments/ holding a spec has a name that is not a valid environment name. The "
+              "name becomes Kubernetes label values and object names (`<env>-secrets`, `<env>-hubs`), the default "
+              f"stack name `jupyterhub-<env>` and stack tags, so it is a DNS-1123 label of at most {ENV_NAME_MAX_LENGTH} "
+              "characters. "
+              "The environment is not checked further until the folder is renamed; the other environments are.")
 
 # --- HG3xx: secrets and security --------------------------------------------
 HG301 = _code("HG301", E, "Plaintext secret in spec",
@@ -195,6 +260,13 @@ HG306 = _code("HG306", E, "Secret file malformed",
 HG307 = _code("HG307", E, "Secret file not decryptable by the cluster",
               "Add the cluster's key with `sops updatekeys <file>` after fixing .sops.yaml, or change `secrets.provider`.",
               "The spec's `secrets.provider` says how Flux decrypts (`kms`: the kustomize-controller's AWS identity; `age`: the private key in the `flux-system/sops-age` Secret), but the file's sops metadata lists no key of that type, so the `<env>-secrets` Kustomization would fail to decrypt it.")
+HG308 = _code("HG308", E, "Plaintext secret in the team's manifests",
+              "Encrypt the file with sops (`sops --encrypt --in-place <file>`, .sops.yaml needs a creation rule for "
+              "environments/<env>/extra/), or move the Secret to environments/<env>/secrets/.",
+              "A manifest under `environments/<env>/extra/` holds a Kubernetes Secret, or something that looks like a "
+              "password, token or key (the HG301 rules), in plain text. Flux applies that folder (the `<env>-extra` "
+              "Kustomization decrypts sops files like `<env>-secrets` does), so secrets there are sops-encrypted like "
+              "everywhere else.")
 
 # --- HG4xx: drift -------------------------------------------------------------
 HG401 = _code("HG401", E, "Generated file out of date",
@@ -219,6 +291,20 @@ HG406 = _code("HG406", E, "Generated path is a symbolic link",
               "A generated folder or file of an environment is a symbolic link. hubgen never writes through "
               "links: one leading outside the repository would write there, one leading to another environment "
               "would let two environments overwrite each other's files.")
+HG407 = _code("HG407", E, "Folder in the way of a generated file",
+              "Move the folder's content somewhere else (your own manifests belong in environments/<env>/extra/), "
+              "remove the folder, then run `hubgen render <env>`.",
+              "A generated file's path is taken by a folder (or another non-file). hubgen never deletes a folder it "
+              "did not make, so it writes nothing until the folder is gone.")
+HG408 = _code("HG408", W, "File hubgen did not write in a generated folder",
+              "Move it to environments/<env>/extra/ (applied by Flux and checked by hubgen), or delete it.",
+              "A file in cloudformation/, cluster/ or hubs/ that carries no hubgen header. hubgen never deletes or "
+              "overwrites it, but Flux may apply it (cluster/ is the bootstrap path) without hubgen having checked "
+              "it. The supported place for a team's own manifests is environments/<env>/extra/.")
+HG409 = _code("HG409", E, "Unusable file among the team's manifests",
+              "Replace a link with the file itself; keep manifests as UTF-8 YAML files under 1 MiB.",
+              "A file under `environments/<env>/extra/` is a symbolic link (Flux would apply whatever it points to, "
+              "hubgen refuses to read through it), not a regular file, not UTF-8, or larger than 1 MiB.")
 
 # --- HG5xx: engines -----------------------------------------------------------
 HG501 = _code("HG501", E, "cfn-lint finding",
@@ -271,6 +357,15 @@ HG606 = _code("HG606", E, "Timed out waiting for the stack",
               "The operation continues in CloudFormation: watch it in the console, raise `--timeout`, or run "
               "`hubgen deploy` again once it has finished.",
               "`hubgen deploy` stopped waiting before the stack operation reached a final state.")
+HG607 = _code("HG607", E, "Uncommitted changes",
+              "Commit the listed files (`git add ... && git commit`) and deploy again, or pass `--allow-dirty` to "
+              "deploy the working tree as it is (reported as a warning).",
+              "`hubgen deploy` deploys committed files only: the environment's spec, its generated files "
+              "(cloudformation/, cluster/, hubs/) and the stack template must be exactly what git has at HEAD, so "
+              "that every stack matches a commit that CI, a reviewer or a rollback can reproduce. A file that is "
+              "modified (staged or not), deleted, untracked or ignored by git is refused, and so is a repository "
+              "that is not a git working tree. `--allow-dirty` deploys anyway and reports each such file as a "
+              "warning.")
 
 def get(code_id: str) -> Code:
     return CODES[code_id]

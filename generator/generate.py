@@ -59,7 +59,7 @@ def _render_one(name: str) -> tuple[list[RenderedFile], list[Problem], EnvChange
     """Render one environment, scan the result for secrets and compare it with the disk."""
     assert _WORK is not None
     repo, models = _WORK
-    files = render_environment(models[name])
+    files = render_environment(models[name], extra_manifests=bool(repo.extra_manifests(name)))
     return files, scan_rendered(files), plan_environment(repo, name, files)
 
 

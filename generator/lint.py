@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from generator import codes
+from generator import codes, extra
 from generator.artifacts import Kind, RenderedFile
 from generator.engines.base import (Engine, EngineResult, EnvArtifacts, LintInputs, Stopwatch, Template, cached_units,
                                     unit_key)
@@ -185,7 +185,9 @@ def run(repo: RepoPaths, names: Sequence[str] | None = None, *, engines: Sequenc
         if not r.ok:
             run_.skipped.append(name)
             continue
-        envs.append(EnvArtifacts(r.context, tuple(render_environment(r.context.model))))
+        own = extra.artifacts(repo, name)  # the team's manifests in extra/: kubeconform checks them too
+        files = render_environment(r.context.model, extra_manifests=bool(repo.extra_manifests(name)))
+        envs.append(EnvArtifacts(r.context, (*files, *own)))
     task.done()
     inputs = LintInputs(repo, collect_templates(repo), envs, ResultCache(repo.cache, enabled=use_cache),
                         offline=offline)

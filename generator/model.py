@@ -53,6 +53,13 @@ class Principal:
         """"role" or "user" (from the ARN)."""
         return self.arn.split(":", 5)[5].split("/", 1)[0]
 
+    @property
+    def arn_without_path(self) -> str:
+        """The ARN without its IAM path: ``...:role/team/admins/ops`` -> ``...:role/ops``. IAM role and
+        user names are unique within an account whatever their path, so this still names one principal."""
+        prefix, resource = self.arn.rsplit(":", 1)
+        return f"{prefix}:{self.kind}/{resource.rsplit('/', 1)[-1]}"
+
 
 @dataclass(frozen=True)
 class Cluster:

@@ -18,16 +18,77 @@ SCHEMA_RELPATH = "schema/environment.schema.json"
 TEMPLATES_DIR = "manifests/cloudformation"
 CLUSTER_TEMPLATE = f"{TEMPLATES_DIR}/cluster.yaml"
 PIPELINE_TEMPLATE = f"{TEMPLATES_DIR}/pipeline.yaml"
-#: Per-repository scratch space (locks, caches, render staging); never committed.
-STATE_DIR = ".hubgen"
 
-#: Folders of an environment that hubgen owns entirely (apart from FOREIGN_SUBDIRS).
+#: Folders of an environment hubgen generates (apart from FOREIGN_SUBDIRS). hubgen removes only files
+#: there that it wrote (see generator/writer.py); anything else is kept and reported (HG408).
 GENERATED_DIRS = ("cloudformation", "cluster", "hubs")
 #: Sub-folders inside generated folders written by other tools (flux bootstrap).
 FOREIGN_SUBDIRS = ("cluster/flux-system",)
 SECRETS_DIR = "secrets"  # pragma: allowlist secret
+#: The team's own manifests of an environment: never written by hubgen, applied by Flux
+#: (the ``<env>-extra`` Kustomization) and checked by `hubgen validate` and `hubgen lint`.
+EXTRA_DIR = "extra"
+MANIFEST_SUFFIXES = (".yaml", ".yml")
+#: Generated files whose format cannot carry hubgen's header (JSON): hubgen recognises them by name.
+HEADERLESS_OUTPUTS = ("cloudformation/cluster.template-configuration.json", "cloudformation/cluster.parameters.json")
 
-ENV_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$")
+# --- the environment name rule: the one definition the schema (`name`), every command, folder discovery
+# and the pre-commit hooks use (tests/core/test_names.py holds them to it) ----------------------------------
+#: The default `cluster.stackName` of `hubgen new` is DEFAULT_STACK_PREFIX + <env>; the stack name (also the
+#: EKS cluster name and the prefix of the template's IAM role names) has at most STACK_NAME_MAX_LENGTH
+#: characters (the schema's `cluster.stackName` and the templates' ClusterStackName).
+DEFAULT_STACK_PREFIX = "jupyterhub-"
+STACK_NAME_MAX_LENGTH = 55
+#: Kubernetes label values have at most 63 characters. The environment name is one (`hubgen.dev/environment`),
+#: and so are the names of its Flux Kustomizations `<env>-secrets` and `<env>-hubs` (kustomize-controller
+#: labels everything it applies with `kustomize.toolkit.fluxcd.io/name: <Kustomization>`).
+LABEL_VALUE_MAX_LENGTH = 63
+LONGEST_KUSTOMIZATION_SUFFIX = "-secrets"
+#: 44: the longest name for which every name built from it is still valid.
+ENV_NAME_MAX_LENGTH = min(STACK_NAME_MAX_LENGTH - len(DEFAULT_STACK_PREFIX),
+                          LABEL_VALUE_MAX_LENGTH - len(LONGEST_KUSTOMIZATION_SUFFIX))
+#: A DNS-1123 label (lower-case letters, digits, '-'; a letter or digit at both ends): the schema's `name`
+#: pattern, with maxLength ENV_NAME_MAX_LENGTH.
+ENV_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+#: The same rule in one expression (length included; ``\Z``: no trailing newline slips through ``$``).
+ENV_NAME_RE = re.compile(rf"^[a-z0-9]([-a-z0-9]{{0,{ENV_NAME_MAX_LENGTH - 2}}}[a-z0-9])?\Z")
+_ENV_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+
+
+def env_name_problem(name: str) -> str | None:
+    """Why ``name`` is not a valid environment name, in words; None when it is one."""
+    if not name:
+        return "it is empty"
+    if len(name) > ENV_NAME_MAX_LENGTH:
+        return f"it has {len(name)} characters, at most {ENV_NAME_MAX_LENGTH} are allowed"
+    bad = sorted(set(name) - _ENV_NAME_CHARS)
+    if bad:
+        listed = ", ".join(repr(c) for c in bad)
+        return f"it contains {listed} (only lower-case letters a-z, digits and '-' are allowed)"
+    if name[0] == "-" or name[-1] == "-":
+        return "it must start and end with a letter or digit"
+    return None
+
+
+def suggest_env_name(name: str) -> str | None:
+    """A valid environment name close to ``name`` (lower-cased, other characters turned into '-',
+    shortened to the limit), or None when nothing of it is left."""
+    candidate = re.sub(r"[^-a-z0-9]+", "-", name.lower())[:ENV_NAME_MAX_LENGTH].strip("-")
+    return candidate or None
+
+
+def cache_root() -> Path:
+    """hubgen's cache folder, outside every repository: ``$HUBGEN_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/hubgen``, else ``~/.cache/hubgen`` (as pre-commit and Go keep theirs).
+
+    Entries are keyed by the content they were computed from (see engines/cache.py), so an entry
+    can only save time; nothing in a checkout decides where hubgen writes them."""
+    env = os.environ.get("HUBGEN_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
+    return base / "hubgen"
 
 
 def find_repo_root(start: Path) -> Path | None:
@@ -68,6 +129,11 @@ class EnvPaths:
     @property
     def hubs_dir(self) -> str:
         return f"{self.dir}/hubs"
+
+    @property
+    def extra_dir(self) -> str:
+        """The team's own manifests (see EXTRA_DIR)."""
+        return f"{self.dir}/{EXTRA_DIR}"
 
     @property
     def template_configuration(self) -> str:
@@ -120,6 +186,9 @@ class EnvPaths:
         """The sops-encrypted Secret a person (or `hubgen secrets`) writes for a hub."""
         return f"{self.secrets_dir}/{hub}.secret.yaml"
 
+    def is_headerless_output(self, relpath: str) -> bool:
+        return relpath in {f"{self.dir}/{h}" for h in HEADERLESS_OUTPUTS}
+
     def is_generated_path(self, relpath: str) -> bool:
         """Whether ``relpath`` (repo-relative) lies in a folder hubgen owns for this env."""
         p = PurePosixPath(relpath)
@@ -154,20 +223,31 @@ class RepoPaths:
         return self.root / SCHEMA_RELPATH
 
     @property
-    def state(self) -> Path:
-        return self.root / STATE_DIR
+    def cache(self) -> Path:
+        """The cache shared by every repository (content-addressed entries)."""
+        return cache_root()
 
     @property
-    def cache(self) -> Path:
-        return Path(os.environ.get("HUBGEN_CACHE_DIR") or (self.state / "cache"))
+    def repo_cache(self) -> Path:
+        """This repository's own cache entries (the environment index), keyed by its location."""
+        import hashlib
+
+        key = hashlib.sha256(os.fsencode(os.path.realpath(self.root))).hexdigest()[:24]
+        return cache_root() / "repos" / key
+
+    def is_generated(self, relpath: str) -> bool:
+        """Whether ``relpath`` lies in a generated folder of some environment (``environments/<env>/...``)."""
+        parts = relpath.split("/")
+        return len(parts) >= 4 and parts[0] == ENVIRONMENTS_DIR and EnvPaths(parts[1]).is_generated_path(relpath)
 
     def env(self, name: str) -> EnvPaths:
         return EnvPaths(name)
 
     def _env_folders(self) -> list[os.DirEntry]:
+        """Folders under environments/ (hidden ones, such as `hubgen new`'s staging folder, left out)."""
         try:
             with os.scandir(self.environments) as it:
-                return [e for e in it if e.is_dir()]
+                return [e for e in it if e.is_dir() and not e.name.startswith(".")]
         except (FileNotFoundError, NotADirectoryError):
             return []
 
@@ -190,6 +270,23 @@ class RepoPaths:
     def generated_symlinks(self, name: str) -> list[str]:
         """Generated folders, and folders or files inside them, that are symbolic links."""
         return self._scan_generated(name)[1]
+
+    def extra_manifests(self, name: str) -> list[str]:
+        """Repo-relative paths of the manifests (*.yaml, *.yml) in an environment's extra/ folder,
+        recursively, links listed but never followed (validate refuses them)."""
+        base = self.abs(self.env(name).extra_dir)
+        if base.is_symlink() or not base.is_dir():
+            return [self.env(name).extra_dir] if base.is_symlink() else []
+        out = []
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames.sort()
+            rel_dir = os.path.relpath(dirpath, self.root).replace(os.sep, "/")
+            for d in list(dirnames):
+                if os.path.islink(os.path.join(dirpath, d)):
+                    out.append(f"{rel_dir}/{d}")
+                    dirnames.remove(d)
+            out.extend(f"{rel_dir}/{f}" for f in filenames if f.endswith(MANIFEST_SUFFIXES))
+        return sorted(out)
 
     def _scan_generated(self, name: str) -> tuple[list[str], list[str]]:
         env = self.env(name)

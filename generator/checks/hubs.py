@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from generator import codes
 from generator.checks import EnvContext, EnvironmentCheck, register
+from generator.render.values import Override, owned_overrides
 
 
 def _first_duplicates(values):
@@ -89,3 +90,59 @@ class ImmutableImageTag(EnvironmentCheck):
             if h.singleuser.image_tag.lower() in ("latest", "stable", "main", "master"):
                 yield env.problem(self.code, f"image tag '{h.singleuser.image_tag}' of hub '{h.name}' is mutable",
                                   ("hubs", i, "singleuser", "image", "tag"))
+
+
+def _kind(value) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list"}.get(
+        type(value), "not a mapping")
+
+
+def _listed(items: list[str], limit: int = 4) -> str:
+    shown = ", ".join(f"`{i}`" for i in items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+@register
+class OwnedValues(EnvironmentCheck):
+    """The raw `values` may not set, or replace a mapping holding, a chart value the spec owns
+    (:data:`generator.render.values.OWNED_VALUES`)."""
+
+    code = codes.HG218
+
+    def check(self, env: EnvContext):
+        for i, h in enumerate(env.model.hubs):
+            for o in owned_overrides(h):
+                key = "values." + ".".join(o.path)
+                if o.replaces:
+                    message, hint = self._replaces(key, o, i)
+                else:
+                    message, hint = self._sets(key, o, i)
+                yield env.problem(self.code, f"hub '{h.name}': {message}", ("hubs", i, "values", *o.path),
+                                  key=True, hint=hint)
+
+    @staticmethod
+    def _sets(key: str, o: Override, i: int) -> tuple[str, str]:
+        path, owned = o.owned[0]
+        dotted, instead = ".".join(path), owned.instead(i)
+        if owned.field and not owned.why:
+            reason = f"hubgen derives it from `{instead}`"
+        elif owned.field:
+            reason = f"governed by `{instead}`: {owned.why}"
+        else:
+            reason = f"fixed by hubgen: {owned.why}"
+        where = "sets" if len(path) == len(o.path) else "is below"
+        hint = (f"Set `{instead}` instead of `{key}`." if owned.field
+                else f"Remove `{key}`; this is decided by `{instead}`.")
+        return f"`{key}` {where} `{dotted}`, a chart value owned by the spec ({reason})", hint
+
+    @staticmethod
+    def _replaces(key: str, o: Override, i: int) -> tuple[str, str]:
+        paths = [".".join(p) for p, _ in o.owned]
+        fields = list(dict.fromkeys(owned.instead(i) for _, owned in o.owned))
+        message = (f"`{key}` is {_kind(o.value)}, which replaces the whole mapping there and with it chart values "
+                   f"owned by the spec: {_listed(paths)}")
+        hint = (f"Set only the keys you need below `{key}`, none of the owned ones; those come from "
+                f"{_listed(fields)}.")
+        return message, hint

@@ -35,12 +35,17 @@ def deploy_command(
                                         help="Seconds between checks for new stack events."),
     adopt: bool = typer.Option(False, "--adopt", help="Take over an existing stack of this name that hubgen did "
                                                       "not create (no hubgen:environment tag)."),
+    allow_dirty: bool = typer.Option(False, "--allow-dirty",
+                                     help="Deploy even when ENV's spec, generated files or the stack template differ "
+                                          "from git's HEAD (or the repository is not a git checkout); each such "
+                                          "file is reported as a warning (HG607)."),
 ) -> None:
     """Create or update ENV's stack through a CloudFormation change set and wait for it (never deletes stacks).
 
-    Deploys the committed generated files and refuses when they are out of date. Prints the change set;
-    "no changes" is success; on failure prints each failing resource with its reason. Exit 0 deployed or
-    nothing to do, 1 problems or a failed deployment, 2 usage error.
+    Deploys the committed generated files: refuses when ENV's spec, generated files or the stack template have
+    uncommitted changes (HG607; --allow-dirty overrides it, loudly) and when the generated files are out of
+    date. Prints the change set; "no changes" is success; on failure prints each failing resource with its
+    reason. Exit 0 deployed or nothing to do, 1 problems or a failed deployment, 2 usage error.
     """
     from generator.deploy.runner import DeployOptions, deploy  # boto3 is loaded for deploys only
 
@@ -52,7 +57,7 @@ def deploy_command(
         usage_error(f"--template-bucket {template_bucket!r}: not a valid S3 bucket name")
     opts = DeployOptions(environment, dry_run=dry_run, template_bucket=template_bucket or None,
                          endpoint_url=endpoint_url or None, timeout=timeout * 60, poll_interval=poll_interval,
-                         adopt=adopt)
+                         adopt=adopt, allow_dirty=allow_dirty)
     # Progress goes to stdout for people, to stderr when stdout carries JSON; nowhere with --quiet.
     progress = None if st.quiet else console(stderr=st.format is Format.json)
     try:

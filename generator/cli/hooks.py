@@ -23,7 +23,7 @@ from generator.paths import RepoPaths
 from generator.plan.touch import normalise, select
 from generator.problems import Problem, has_errors
 from generator.validate.environments import UsageError, validate
-from generator.writer import WriteError, drift_problems, plan_environment, recover, repo_lock
+from generator.writer import WriteError, drift_problems, plan_environment, repo_lock
 
 hook_app = typer.Typer(
     name="hook",
@@ -109,8 +109,7 @@ def hook_render_check(ctx: typer.Context,
     problems: list[Problem] = []
     stale: list[str] = []
     try:
-        with repo_lock(repo):
-            recover(repo)
+        with repo_lock(repo, shared=True):
             result = render_plan(repo, envs) if envs else None
             changes = list(result.changes) if result is not None else []
             changes += [plan_environment(repo, o, []) for o in orphans]

@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 
 from generator.cli.base import EXIT_OK, EXIT_PROBLEMS, Format, app, state, usage_error
-from generator.output import console, progress, report
+from generator.output import console, escape, progress, report
 from generator.problems import has_errors
 from generator.validate.environments import UsageError
 
@@ -53,5 +53,5 @@ def lint_command(
         for r in result.results:
             c.print(f"[dim]  {r.engine} {r.version}: {r.units} unit(s), {r.cached} cached, {r.seconds:.2f} s[/]")
         if result.skipped:
-            c.print(f"[yellow]not linted (fix the errors above first):[/] {', '.join(result.skipped)}")
+            c.print(f"[yellow]not linted (fix the errors above first):[/] {escape(', '.join(result.skipped))}")
     raise typer.Exit(EXIT_PROBLEMS if has_errors(result.problems) else EXIT_OK)

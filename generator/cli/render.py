@@ -9,10 +9,10 @@ import typer
 
 from generator.cli.base import EXIT_OK, EXIT_PROBLEMS, Format, app, state, usage_error
 from generator.generate import plan
-from generator.output import console, progress, report
+from generator.output import console, escape, progress, report
 from generator.problems import has_errors
 from generator.validate.environments import UsageError
-from generator.writer import WriteError, apply_all, drift_problems, pending, recover, repo_lock, unified_diff
+from generator.writer import WriteError, apply_all, drift_problems, repo_lock, unified_diff
 
 
 @app.command("render")
@@ -25,12 +25,8 @@ def render_command(
     st = state(ctx)
     repo = st.repo
     try:
-        # `--check` only reads: it shares the lock with other readers (and needs none on a read-only
-        # checkout); an interrupted run was already recovered when the repository was opened.
-        shared = check and not pending(repo)
-        with repo_lock(repo, shared=shared):
-            if not shared:
-                recover(repo)
+        # `--check` only reads: it shares the lock with other readers.
+        with repo_lock(repo, shared=check):
             with progress.tracking(progress.enabled(quiet=st.quiet, fmt=st.format.value)):
                 result = plan(repo, environments)
             envs = list(result.validation.environments)
@@ -61,7 +57,7 @@ def render_command(
         for change in result.changes:
             if change.empty:
                 continue
-            c.print(f"[bold]{change.environment}[/]: {len(change.created)} created, "
+            c.print(f"[bold]{escape(change.environment)}[/]: {len(change.created)} created, "
                     f"{len(change.writes) - len(change.created)} updated, {len(change.deletes)} removed")
         changed = sum(not c.empty for c in result.changes)
         c.print(f"render: {len(envs)} environment(s), {changed} changed")

@@ -8,6 +8,7 @@ from typing import Any, List, Optional
 
 import click
 import typer
+from rich.markup import escape
 
 from generator import __version__
 from generator.cli.base import EXIT_OK, EXIT_PROBLEMS, Format, State, app, state, usage_error
@@ -130,11 +131,20 @@ def new_command(
 
     st = state(ctx)
     repo = st.repo
+    sops = E.SopsUpdate()
     try:
         draft = E.start(repo, env, source)
         E.apply_sets(draft, sets)
         text, _ = _settle(st, repo, draft, None if no_input else Prompter())
-        written = E.write(repo, draft, text, render=not no_render, secrets=not no_secrets)
+        # The new environment's creation rule goes into .sops.yaml first, so its secrets can be encrypted now.
+        sops = E.update_sops_config(repo, draft)
+        try:
+            written = E.write(repo, draft, text, render=not no_render, secrets=not no_secrets)
+        except BaseException:
+            E.restore_sops_config(repo, sops)
+            raise
+        if sops.note:
+            draft.notes.insert(0, sops.note)
     except UsageError as e:
         usage_error(str(e))
     except E.Refused as e:
@@ -146,23 +156,25 @@ def new_command(
         _echo_err(f"hubgen: error: {e}; nothing was written")
         raise typer.Exit(EXIT_PROBLEMS)
     notes = draft.notes
+    changed = written.created + ([".sops.yaml"] if sops.written is not None else [])
     if st.format is not Format.text:
         report(written.problems, st.format.value, command="new", environments=[env],
-               extra={"created": written.created, "notes": notes})
+               extra={"created": changed, "notes": notes})
         raise typer.Exit(EXIT_OK)
     if written.problems:
         report(written.problems, "text", command="new", environments=[env])
     if not st.quiet:
         c = console()
-        spec = repo.env(env).spec
+        spec = escape(repo.env(env).spec)
         made = f" and {len(written.secrets)} encrypted secret file(s)" if written.secrets else ""
         if no_render:
-            c.print(f"created {spec}{made}; render it with: hubgen render {env}")
+            c.print(f"created {spec}{made}; render it with: hubgen render {escape(env)}")
         else:
             c.print(f"created {spec}, {len(written.generated)} generated files{made}")
         for n in notes:
-            c.print(f"  - {n}")
-        c.print(f"next: review {spec}, then commit environments/{env}/")
+            c.print(f"  - {escape(n)}")
+        also = " and .sops.yaml" if sops.written is not None else ""
+        c.print(f"next: review {spec}, then commit environments/{escape(env)}/{also}")
     raise typer.Exit(EXIT_OK)
 
 
@@ -246,11 +258,12 @@ def _create(st: State, directory: Path, env: str, project: Optional[str], sops_k
         report(problems, "text", command="init", environments=[env])
     if not st.quiet:
         c = console()
-        c.print(f"created {target} ({len(written)} files) with environment '{env}', hubgen {__version__}")
+        c.print(f"created {escape(str(target))} ({len(written)} files) with environment '{escape(env)}', "
+                f"hubgen {__version__}")
         for n in notes:
-            c.print(f"  - {n}")
+            c.print(f"  - {escape(n)}")
         hooks = " && pre-commit install" if ".pre-commit-config.yaml" in written else ""
-        c.print(f"next: cd {directory} && git init{hooks} && hubgen validate && git add . && git commit")
+        c.print(f"next: cd {escape(str(directory))} && git init{hooks} && hubgen validate && git add . && git commit")
     raise typer.Exit(EXIT_OK)
 
 

@@ -95,7 +95,8 @@ def create_command(
     Dummy-login passwords get a fresh random value (32 random bytes); OAuth client secrets are read from a
     hidden prompt or --from-stdin, never generated. No value is ever printed or written unencrypted.
     """
-    from generator.secrets.sops import SopsError, encrypt, random_value, secret_manifest, write_atomic
+    from generator.safefs import Refused
+    from generator.secrets.sops import SopsError, encrypt, random_value, secret_manifest, write_secret_file
 
     st = state(ctx)
     repo = st.repo
@@ -122,8 +123,8 @@ def create_command(
     plaintext = secret_manifest(reqs, values)
     try:
         encrypted = encrypt(repo.root, target_rel, plaintext, list(values.values()))
-        write_atomic(target, encrypted.text)
-    except (SopsError, ToolMissing) as e:
+        write_secret_file(repo.root, target_rel, encrypted.text)
+    except (SopsError, ToolMissing, Refused) as e:
         typer.echo(f"hubgen: error: {e}\nnothing was written", err=True)
         raise typer.Exit(EXIT_PROBLEMS)
     except OSError as e:

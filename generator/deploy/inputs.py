@@ -130,9 +130,23 @@ def check_parameters(parameters: list[dict[str, str]], template: Template, param
     return out
 
 
+def _read_text(repo: RepoPaths, relpath: str) -> str:
+    """A repository file's text, read without following any symbolic link (a checkout is hostile input: a
+    committed link could point anywhere). OSError/ValueError say why it cannot be read."""
+    from generator.safefs import Confined, Refused
+
+    try:
+        data = Confined(repo.root, lambda _: True, what="hubgen deploy").read(relpath)
+    except Refused as e:
+        raise ValueError(str(e)) from None
+    if data is None:
+        raise FileNotFoundError(2, "No such file or directory", relpath)
+    return data.decode("utf-8")
+
+
 def _load_json(repo: RepoPaths, relpath: str, environment: str) -> tuple[object, str, list[Problem]]:
     try:
-        text = repo.abs(relpath).read_text(encoding="utf-8")
+        text = _read_text(repo, relpath)
         return json.loads(text), text, []
     except (OSError, UnicodeDecodeError, ValueError) as e:
         reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
@@ -164,7 +178,7 @@ def load(repo: RepoPaths, environment: str) -> tuple[DeployInputs | None, list[P
         problems.append(_malformed(env.template_configuration, 'expected {"Tags": {name: value}} with string values',
                                    environment))
     try:
-        template_text = repo.abs(CLUSTER_TEMPLATE).read_text(encoding="utf-8")
+        template_text = _read_text(repo, CLUSTER_TEMPLATE)
         template = parse_template(template_text, CLUSTER_TEMPLATE)
     except (OSError, UnicodeDecodeError, ValueError) as e:
         reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)

@@ -1,5 +1,7 @@
 """The deploy steps, in order. Everything AWS goes through :class:`generator.deploy.client.Aws`.
 
+0. Require the deploy's inputs (spec, generated files, stack template) to be committed (HG607; ``--allow-dirty``
+   deploys them anyway, each reported as a warning).
 1. Validate the environment (schema + semantic checks) and require its generated files to be up to date.
 2. Read the committed parameter file, the template configuration's tags and the template.
 3. Check the credentials' account against the spec; look at the stack; decide CREATE or UPDATE (or refuse).
@@ -23,15 +25,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from generator import codes
+from generator.deploy import committed
 from generator.deploy import inputs as deploy_inputs
 from generator.deploy import plan
 from generator.deploy.client import Aws, AwsError
 from generator.deploy.inputs import DeployInputs
 from generator.generate import plan as render_plan
 from generator.paths import CLUSTER_TEMPLATE, RepoPaths
-from generator.problems import Location, Problem, has_errors
-from generator.validate.environments import UsageError
-from generator.writer import drift_problems, recover, repo_lock
+from generator.problems import Location, Problem, Severity, has_errors
+from generator.validate.environments import UsageError, check_env_names
+from generator.writer import drift_problems, repo_lock
 
 #: How often a change set is polled while CloudFormation computes it (seconds, at most).
 CHANGE_SET_POLL = 2.0
@@ -46,6 +49,8 @@ class DeployOptions:
     timeout: float = 3600.0  # seconds
     poll_interval: float = 10.0  # seconds between DescribeStackEvents calls
     adopt: bool = False
+    #: Deploy inputs that differ from git's HEAD are warnings instead of errors (HG607).
+    allow_dirty: bool = False
 
 
 @dataclass
@@ -123,7 +128,7 @@ class _Context:
             "environment": opts.environment, "dryRun": opts.dry_run, "result": None, "stack": None,
             "region": None, "account": None, "action": None, "changeSet": None, "parameterChanges": [],
             "templateUrl": None, "stackStatus": None, "stackStatusReason": None, "events": [], "failures": [],
-            "outputs": {},
+            "outputs": {}, "allowDirty": opts.allow_dirty, "uncommitted": [],
         })
         self.loaded = None
         self.inputs: DeployInputs | None = None
@@ -168,12 +173,56 @@ def deploy(repo: RepoPaths, opts: DeployOptions, console: Console | None) -> Dep
         return ctx.finish("interrupted")
 
 
+def _committed(ctx: _Context) -> bool:
+    """Step 0: the inputs are what git has at HEAD (or --allow-dirty says to deploy them anyway, loudly)."""
+    env, allow = ctx.env, ctx.opts.allow_dirty
+    status = committed.uncommitted(ctx.repo, committed.deploy_inputs(ctx.repo, env))
+    if status.clean:
+        return True
+    severity = Severity.WARNING if allow else Severity.ERROR
+    spec = ctx.repo.env(env).spec
+    if status.unknown is not None:
+        ctx.record["uncommitted"] = [{"path": ".", "state": status.unknown}]
+        message = (f"deploying {env} although {status.unknown} (--allow-dirty)" if allow else
+                   f"cannot deploy {env}: {status.unknown}; `hubgen deploy` deploys committed files only")
+        hint = ("Deploy from a git checkout, so the stack matches a commit." if allow else
+                "Deploy from a git checkout (clone the repository and commit the change), or pass --allow-dirty "
+                "to deploy these files as they are.")
+        ctx.outcome.problems.append(codes.HG607.problem(message, Location(spec), environment=env, hint=hint,
+                                                        severity=severity))
+    else:
+        ctx.record["uncommitted"] = [{"path": d.path, "state": d.state} for d in status.dirty]
+        paths = " ".join(d.path for d in status.dirty)
+        for d in status.dirty:
+            if allow:
+                message = (f"{d.path} is {d.state}: deployed anyway (--allow-dirty), so the stack will match no "
+                           "commit")
+                hint = f"Commit it (`git add {paths} && git commit`) so the stack matches a commit."
+            else:
+                message = f"{d.path} is {d.state}: `hubgen deploy {env}` deploys committed files only"
+                hint = (f"Commit the change (`git add {paths} && git commit`) and deploy again, or pass "
+                        "--allow-dirty to deploy the working tree as it is.")
+            ctx.outcome.problems.append(codes.HG607.problem(message, Location(d.path), environment=env, hint=hint,
+                                                            severity=severity))
+    shown = status.unknown or ", ".join(f"{d.path} ({d.state})" for d in status.dirty)
+    if allow:
+        ctx.progress.line(f"[bold yellow]warning:[/] deploying uncommitted changes of {escape(env)} "
+                          f"(--allow-dirty): {escape(shown)}")
+        return True
+    ctx.progress.line(f"[red]refusing to deploy {escape(env)}[/]: uncommitted changes ({escape(shown)}); commit "
+                      "them, or pass --allow-dirty")
+    ctx.finish("uncommitted")
+    return False
+
+
 def _prepare(ctx: _Context) -> bool:
-    """Steps 1 and 2: validation, freshness of the generated files, the committed inputs."""
+    """Steps 0 to 2: committed inputs, validation, freshness of the generated files, the inputs themselves."""
     env = ctx.env
-    with repo_lock(ctx.repo):
-        recover(ctx.repo)
-        rendered = render_plan(ctx.repo, [env])  # UsageError for unknown environments
+    check_env_names(ctx.repo, [env])  # UsageError for unknown environments, before anything else
+    if not _committed(ctx):
+        return False
+    with repo_lock(ctx.repo, shared=True):
+        rendered = render_plan(ctx.repo, [env])
         result = rendered.validation.environments.get(env)
         if result is not None and result.loaded is not None:
             ctx.loaded = result.loaded
@@ -186,8 +235,9 @@ def _prepare(ctx: _Context) -> bool:
                  for change in rendered.changes for p in drift_problems(change)]
         if stale:
             ctx.outcome.problems.extend(stale)
-            ctx.progress.line(f"[red]refusing to deploy {env}[/]: its generated files are not what "
-                              f"{ctx.repo.env(env).spec} renders to; run `hubgen render {env}` and commit")
+            ctx.progress.line(f"[red]refusing to deploy {escape(env)}[/]: its generated files are not what "
+                              f"{escape(ctx.repo.env(env).spec)} renders to; run `hubgen render {escape(env)}` "
+                              "and commit")
             ctx.finish("stale")
             return False
         model = result.context.model  # type: ignore[union-attr]
@@ -238,7 +288,8 @@ def _deploy(ctx: _Context, inputs: DeployInputs) -> DeployOutcome:
         return ctx.finish("refused")
     rec["action"] = decision.action
     verb = "creating" if decision.action == plan.CREATE else "updating"
-    ctx.progress.line(f"deploy [bold]{env}[/]: {verb} stack [bold]{stack_name}[/] in {account}/{region}"
+    ctx.progress.line(f"deploy [bold]{escape(env)}[/]: {verb} stack [bold]{escape(stack_name)}[/] in "
+                      f"{escape(account)}/{escape(region)}"
                       + (" (dry run)" if opts.dry_run else ""))
     if stack is not None and decision.action == plan.UPDATE:
         pchanges = plan.parameter_changes(stack.parameters, inputs.parameter_values)
@@ -261,7 +312,7 @@ def _deploy(ctx: _Context, inputs: DeployInputs) -> DeployOutcome:
         key = plan.template_key(template.sha256, CLUSTER_TEMPLATE.rsplit("/", 1)[-1])
         aws.upload_template(bucket, key, template.body)
         request["TemplateURL"] = rec["templateUrl"] = plan.template_url(bucket, key, region)
-        ctx.progress.line(f"template uploaded to s3://{bucket}/{key}")
+        ctx.progress.line(f"template uploaded to s3://{escape(bucket)}/{escape(key)}")
     else:
         request["TemplateBody"] = template.body.decode("utf-8")
     try:
@@ -291,16 +342,16 @@ def _deploy(ctx: _Context, inputs: DeployInputs) -> DeployOutcome:
         aws.delete_change_set(change_set_id)
         if decision.action == plan.CREATE:
             ctx.progress.line(f"dry run: change set deleted; nothing created (CloudFormation keeps the empty stack "
-                              f"record {stack_name} in REVIEW_IN_PROGRESS until the first deploy)")
+                              f"record {escape(stack_name)} in REVIEW_IN_PROGRESS until the first deploy)")
         else:
-            ctx.progress.line(f"dry run: change set deleted; stack {stack_name} unchanged")
+            ctx.progress.line(f"dry run: change set deleted; stack {escape(stack_name)} unchanged")
         return ctx.finish("dry-run")
 
     # Step 5: execute and follow the events.
     baseline, _ = aws.events_page(stack_id)
     seen = {e.event_id for e in baseline}
     since = max((e.timestamp for e in baseline), default=None)
-    ctx.progress.line(f"executing change set {request['ChangeSetName']} ...")
+    ctx.progress.line(f"executing change set {escape(request['ChangeSetName'])} ...")
     observed: list[plan.Event] = []
     try:
         aws.execute_change_set(change_set_id)
@@ -323,7 +374,7 @@ def _deploy(ctx: _Context, inputs: DeployInputs) -> DeployOutcome:
     rec.update(stackStatus=final.status, stackStatusReason=final.status_reason or None, outputs=final.outputs)
     if plan.outcome(final.status) == "succeeded":
         ctx.progress.outputs(final.outputs)
-        ctx.progress.line(f"[green]deploy {env}: stack {stack_name} {final.status}[/]")
+        ctx.progress.line(f"[green]deploy {escape(env)}: stack {escape(stack_name)} {escape(final.status)}[/]")
         return ctx.finish("created" if decision.action == plan.CREATE else "updated")
     failed = plan.failures(observed)
     ctx.problem(codes.HG601, f"stack {stack_name} ended in {final.status}"
@@ -345,7 +396,7 @@ def _after_failure_hint(status: str, stack_name: str, region: str, env: str) -> 
 
 
 def _no_changes(ctx: _Context, stack_name: str) -> DeployOutcome:
-    ctx.progress.line(f"deploy {ctx.env}: no changes; stack {stack_name} is up to date")
+    ctx.progress.line(f"deploy {escape(ctx.env)}: no changes; stack {escape(stack_name)} is up to date")
     return ctx.finish("no-changes")
 
 

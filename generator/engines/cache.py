@@ -13,7 +13,9 @@ engine chooses) is stored under ``<RepoPaths.cache>/lint/<k[:2]>/<k>.json``.
   never change a result.
 * Failing to write (read-only checkout, full disk) is not an error either.
 * Entries are never stale because keys cover every input; old entries simply
-  stop being read. ``rm -rf .hubgen/cache/lint`` reclaims the space.
+  stop being read. ``rm -rf ~/.cache/hubgen/lint`` reclaims the space.
+* The cache lives outside the checkout (:func:`generator.paths.cache_root`): nothing a pull
+  request commits is ever read as a cache entry.
 """
 
 from __future__ import annotations

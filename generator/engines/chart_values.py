@@ -8,7 +8,7 @@ against the chart's schema, so this engine does the same:
    placeholder string at every ``valuesFrom`` ``targetPath``);
 2. merged over the chart version's ``values.yaml`` as Helm coalesces them
    (:func:`helm_merge`: maps merge recursively, the user's value wins, a user
-   ``null`` deletes the key);
+   ``null`` deletes the key; the renderer's merge, in Helm's coalescing mode);
 3. validated against that chart version's ``values.schema.json`` with the
    JSON Schema dialect it declares (``$schema``; draft 7 when absent), the
    validator built once per chart version. Formats are not asserted (Helm
@@ -61,7 +61,7 @@ from generator.engines.cache import canonical_json
 from generator.model import Hub
 from generator.paths import RepoPaths
 from generator.problems import Location, Problem
-from generator.render.values import VALUE_SOURCES, effective_values, generated_values
+from generator.render.values import VALUE_SOURCES, effective_values, generated_values, merge_values
 from generator.tree import MISSING, get_path
 from generator.validate.schema import pointer
 from generator.versions import CHART_NAME, CHART_REPOSITORY_URL
@@ -309,22 +309,14 @@ def resolve_chart(cache_dir: Path, version: str, *, offline: bool) -> Chart:
 
 # --- merging and validating --------------------------------------------------------
 
-def helm_merge(defaults: Any, values: Any) -> Any:
-    """``values`` coalesced over ``defaults`` as Helm does (maps recursively; user wins; user null deletes).
+def helm_merge(defaults: dict, values: dict) -> dict:
+    """What Helm computes from a release's ``values`` and the chart's ``defaults`` (Helm's ``CoalesceValues``).
 
-    Neither input is modified; the result shares unchanged subtrees with them (it is only read).
+    The same merge hubgen renders the HelmRelease with, in its coalescing mode
+    (:func:`generator.render.values.merge_values`): maps merge recursively, the release's value wins,
+    its ``null`` deletes the chart's default.
     """
-    if not isinstance(defaults, dict) or not isinstance(values, dict):
-        return values
-    out = dict(defaults)
-    for k, v in values.items():
-        if v is None:
-            out.pop(k, None)
-        elif isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = helm_merge(out[k], v)
-        else:
-            out[k] = v
-    return out
+    return merge_values(defaults, values, coalesce=True)
 
 
 def _json_path(path: Any) -> list:

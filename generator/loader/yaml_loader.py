@@ -3,7 +3,7 @@
 ``load_yaml_file`` / ``load_yaml_text`` turn the bytes of one ``environment.yaml``
 into plain Python data (dict/list/str/int/float/bool/None) plus the 1-based
 ``(line, column)`` of every value and every mapping key, or into a list of
-:class:`~generator.problems.Problem` (codes HG001-HG009). They never raise and
+:class:`~generator.problems.Problem` (codes HG001-HG010). They never raise and
 never print a traceback, whatever the input bytes are.
 
 How it works, and why:
@@ -26,13 +26,18 @@ How it works, and why:
 * **Every** explicit tag is refused (HG003), including standard ones such as
   ``!!str`` or the non-specific ``!``: the spec never needs them (quote a value
   to make it a string) and a single rule is easier to explain than a list.
-* Plain scalars are resolved with YAML 1.1 rules exactly as PyYAML's
-  ``SafeLoader`` does, so ``yes``/``on`` become ``True``, ``0o17`` an int,
-  ``1_000`` an int, ``.inf`` a float. That type confusion is deliberate
-  compatibility with what every PyYAML-based tool reads; the JSON Schema (HG103)
-  catches a boolean where a string was meant. Two exceptions: date/timestamp
-  scalars stay **strings** (JSON Schema works on JSON types, not datetimes), and
-  the YAML 1.1 "value" key ``=`` stays the string ``"="``.
+* Plain (unquoted) scalars are resolved by the **YAML 1.2 core schema**, what yaml-language-server,
+  most editors and YAML 1.2 libraries show: only ``true``/``false`` (any case variant of the three
+  spellings) are booleans, ``0o17``/``0x1F`` are octal/hex ints, ``072600`` is the decimal 72600.
+  YAML 1.1 readers (PyYAML, go-yaml v2 as used by Helm and much Kubernetes tooling) read some plain
+  scalars differently: ``yes``/``no``/``on``/``off``/``y``/``n`` as booleans, ``072600`` as octal,
+  ``1:20`` as sexagesimal 80, ``1_000`` as 1000, ``0b101`` as 5, while ``1e3`` and ``0o17`` stay
+  strings. A spec must mean one thing to every reader and to the person who wrote it, so every
+  plain scalar whose YAML 1.1 reading differs from its YAML 1.2 reading is refused (HG010,
+  "Ambiguous plain scalar", located at the scalar) with the fix: quote it if it is text, or write
+  the spelling both versions agree on. Quoted and block scalars are always strings. Two YAML 1.1
+  types are not "readings" here and stay **strings**, as before: date/timestamp scalars (JSON
+  Schema works on JSON types, not datetimes) and the "value" key ``=``.
 * Mapping keys must be strings. ``1: x``, ``null: x``, ``yes: x`` (boolean) or a
   collection as a key are HG001 with a "quote it" message.
 """
@@ -73,6 +78,75 @@ _NON_PRINTABLE_RE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\uf
 _TAB_INDENT_RE = re.compile("(?:^|(?<=[\r\n\x85\u2028\u2029]))[ \t]*?\t")
 
 _INVALID = object()  # placeholder for an unusable key (non-string, alias, ...)
+
+# --- plain scalars: the YAML 1.2 core schema, and the YAML 1.1 reading they are compared with ------------------
+_CORE_NULL = re.compile(r"~|null|Null|NULL|")
+_CORE_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_CORE_INT10 = re.compile(r"[-+]?[0-9]+")
+_CORE_INT8 = re.compile(r"0o[0-7]+")
+_CORE_INT16 = re.compile(r"0x[0-9a-fA-F]+")
+_CORE_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+_CORE_INF = re.compile(r"[-+]?\.(?:inf|Inf|INF)")
+_CORE_NAN = re.compile(r"\.(?:nan|NaN|NAN)")
+#: Booleans of the YAML 1.1 type repository that PyYAML's resolver leaves out (go-yaml v2 has them).
+_YAML11_SHORT_BOOLS = {"y": True, "Y": True, "n": False, "N": False}
+
+
+def resolve_core(value: str) -> Any:
+    """A plain scalar's value under the YAML 1.2 core schema (raises ValueError for an integer with more
+    digits than Python converts)."""
+    if _CORE_NULL.fullmatch(value):
+        return None
+    if value in _CORE_BOOL:
+        return _CORE_BOOL[value]
+    if _CORE_INT10.fullmatch(value):
+        return int(value, 10)
+    if _CORE_INT8.fullmatch(value):
+        return int(value[2:], 8)
+    if _CORE_INT16.fullmatch(value):
+        return int(value[2:], 16)
+    if _CORE_FLOAT.fullmatch(value):
+        return float(value)
+    if _CORE_INF.fullmatch(value):
+        return float("-inf") if value[0] == "-" else float("inf")
+    if _CORE_NAN.fullmatch(value):
+        return float("nan")
+    return value
+
+
+def _ambiguous_hint(value: str, old: Any, new: Any) -> str:
+    quoted = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if len(quoted) > 44:
+        quoted = quoted[:40] + '..."'
+    meanings = [f"{_spelling(v)} if you mean {_describe(v)}" for v in (old, new) if not isinstance(v, str)]
+    return f"Quote it ({quoted}) if it is text" + (", or write " + " or ".join(meanings) if meanings else "") + "."
+
+
+def same_reading(a: Any, b: Any) -> bool:
+    """Whether two readings of a scalar are the same value of the same type (NaN equals NaN)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float) and a != a:
+        return b != b
+    return a == b
+
+
+def _spelling(value: Any) -> str:
+    """How to write ``value`` so that YAML 1.1 and YAML 1.2 read it alike."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if value != value:
+            return ".nan"
+        if value in (float("inf"), float("-inf")):
+            return ".inf" if value > 0 else "-.inf"
+        text = repr(value)
+        if "e" in text and "." not in text.split("e")[0]:
+            mantissa, exponent = text.split("e")
+            text = f"{mantissa}.0e{exponent}"
+        return text
+    return str(value)
+
 _MERGE_KEY = object()  # a plain ``<<``
 
 
@@ -311,8 +385,9 @@ class _Builder:
         self.loader = _LOADER(text)
 
     # -- problems --
-    def _add(self, code: codes.Code, message: str, pos: tuple[int, int], path: tuple | None = None) -> None:
-        self.problems.append(code.problem(message, Location(self.file, pos[0], pos[1]),
+    def _add(self, code: codes.Code, message: str, pos: tuple[int, int], path: tuple | None = None, *,
+             hint: str | None = None) -> None:
+        self.problems.append(code.problem(message, Location(self.file, pos[0], pos[1]), hint=hint,
                                           path=_pointer(path) if path is not None else ""))
         if len(self.problems) >= MAX_PROBLEMS:
             raise _Stop
@@ -406,7 +481,7 @@ class _Builder:
                                        "write a plain value (quote it to make it a string)", pos, where)
 
             if cls is yaml.ScalarEvent:
-                value = self._scalar(ev, pos)
+                value = self._scalar(ev, pos, where, is_key)
                 self._place(parent, is_key, path, value, pos, ev)
                 continue
 
@@ -423,34 +498,50 @@ class _Builder:
             self._place(parent, False, path, container, pos, ev)
             stack.append(_Frame(container, path, pos))
 
-    def _scalar(self, ev, pos: tuple[int, int]) -> Any:
+    def _scalar(self, ev, pos: tuple[int, int], where: tuple | None, is_key: bool) -> Any:
         style = ev.style
         end = ev.end_mark
         if style and style in "|>\"'" and end.line > ev.start_mark.line:
             last = end.line + 1 if end.column > 0 else end.line
             self.scalar_spans.append((ev.start_mark.line + 2, last))
         value = ev.value
-        if ev.tag is not None:
-            return value  # refused above; keep going to find more problems
+        if ev.tag is not None or not ev.implicit[0]:
+            return value  # a tag is refused above; quoted and block scalars are strings
         tag = self.loader.resolve(ScalarNode, value, ev.implicit)
-        if tag == _NULL:
-            return None
-        if tag == _BOOL or tag == _INT or tag == _FLOAT:
-            node = ScalarNode(tag, value, ev.start_mark, ev.end_mark, style)
-            try:
-                if tag == _BOOL:
-                    return self.loader.construct_yaml_bool(node)
-                if tag == _INT:
-                    return self.loader.construct_yaml_int(node)
-                return self.loader.construct_yaml_float(node)
-            except (ValueError, OverflowError) as exc:
-                shown = value if len(value) <= 40 else value[:37] + "..."
-                reason = "too many digits" if isinstance(exc, ValueError) else "out of range"
-                self._add(codes.HG001, f"number {shown} cannot be read ({reason}); quote it if it is a string", pos)
-                return None
         if tag == _MERGE:
             return _MERGE_KEY
-        return value  # str, and timestamps/"=" kept as strings
+        try:
+            old = self._yaml11(value, tag, ev)
+            new = resolve_core(value)
+        except (ValueError, OverflowError) as exc:
+            shown = value if len(value) <= 40 else value[:37] + "..."
+            reason = "too many digits" if isinstance(exc, ValueError) else "out of range"
+            self._add(codes.HG001, f"number {shown} cannot be read ({reason}); quote it if it is a string", pos)
+            return None
+        if not same_reading(old, new):
+            shown = value if len(value) <= 40 else value[:37] + "..."
+            self._add(codes.HG010, f"the unquoted value {shown} is read as {_describe(new)} by YAML 1.2 (editors, "
+                                   f"yaml-language-server) but as {_describe(old)} by YAML 1.1 (PyYAML, Helm's go-yaml)",
+                      pos, where, hint=_ambiguous_hint(value, old, new))
+            if is_key:
+                return value  # one problem per scalar: not also "keys must be strings" (HG001)
+        return new
+
+    def _yaml11(self, value: str, tag: str, ev) -> Any:
+        """The scalar's value as YAML 1.1 reads it (PyYAML's resolver plus the y/n booleans of the YAML 1.1
+        type repository); timestamps and the value key '=' are kept as strings, as hubgen always read them."""
+        if value in _YAML11_SHORT_BOOLS:
+            return _YAML11_SHORT_BOOLS[value]
+        if tag == _NULL:
+            return None
+        if tag in (_BOOL, _INT, _FLOAT):
+            node = ScalarNode(tag, value, ev.start_mark, ev.end_mark, ev.style)
+            if tag == _BOOL:
+                return self.loader.construct_yaml_bool(node)
+            if tag == _INT:
+                return self.loader.construct_yaml_int(node)
+            return self.loader.construct_yaml_float(node)
+        return value
 
     def _place(self, parent: _Frame | None, is_key: bool, path: tuple | None, value: Any,
                pos: tuple[int, int], ev) -> None:

@@ -22,7 +22,11 @@ _IMPORTED = time.perf_counter()
 
 
 def console(stream: TextIO | None = None, *, stderr: bool = False) -> Console:
-    return Console(file=stream, stderr=stderr, highlight=False, soft_wrap=True)
+    """The rich console every command prints through. Markup (``[bold]...[/]``) is hubgen's own: every value
+    that comes from a user or a repository is passed through :func:`rich.markup.escape` before it reaches
+    ``print``. Emoji codes are off, so a value such as ``:x:`` or ``:smile:`` prints as typed, and so is
+    highlighting (no colours guessed from the text)."""
+    return Console(file=stream, stderr=stderr, highlight=False, soft_wrap=True, emoji=False)
 
 
 def counts(problems: list[Problem]) -> dict[str, int]:
@@ -74,6 +78,26 @@ def report(problems: list[Problem], fmt: str, *, command: str, environments: lis
         c.print(f"{command}: {envs}, [red]{n['errors']} error(s)[/], [yellow]{n['warnings']} warning(s)[/]")
     else:
         c.print(f"{command}: {envs}, [green]no problems[/]")
+
+
+def usage_error_document(message: str, *, command: str, usage: str | None = None) -> str:
+    """The ``--format json`` document of a usage error (exit code 2): the report's shape with no environments
+    and no problems -- nothing was checked -- and ``usageError`` saying what was wrong with the command line."""
+    doc = {
+        "version": JSON_SCHEMA_VERSION,
+        "tool": {"name": "hubgen", "version": __version__},
+        "command": command,
+        "environments": [],
+        "summary": {"errors": 0, "warnings": 0},
+        "problems": [],
+        "usageError": {"message": message, "usage": usage, "exitCode": 2},
+    }
+    return json.dumps(doc, indent=2, sort_keys=True)
+
+
+def github_usage_error(message: str) -> str:
+    """A usage error as a GitHub workflow command (``--format github``)."""
+    return f"::error title=hubgen usage error::{_gh_escape(message)}"
 
 
 def elapsed() -> float:

@@ -53,7 +53,7 @@ class _Tracker:
 
         self.progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=Console(file=sys.stderr), transient=True, refresh_per_second=10)
+            console=Console(file=sys.stderr, emoji=False, highlight=False), transient=True, refresh_per_second=10)
 
 
 def enabled(*, quiet: bool, fmt: str, stream=None) -> bool:

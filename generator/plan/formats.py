@@ -49,6 +49,7 @@ def to_json(plan: Plan) -> str:
         "environments": [e.to_dict() for e in plan.environments],
         "shared": plan.shared,
         "notes": plan.notes,
+        "fix": plan.fix,
     }
     return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
@@ -119,6 +120,8 @@ def to_text(plan: Plan) -> str:
             lines.append(f"   tier: {env.tier_old} -> {env.tier}")
         for e in env.errors:
             lines.append(f"   ERROR: {e}")
+        for p in env.drift:
+            lines.append(f"     {p.location}: {p.code} {p.message}")
         for w in env.warnings:
             lines.append(f"   WARNING: {w}")
         if env.template_changed:
@@ -145,6 +148,8 @@ def to_text(plan: Plan) -> str:
                  f"{_n(s['hub_changes'], 'hub change')}"
                  + (f"; {s['removed']} REMOVED (not deleted automatically)" if s["removed"] else "")
                  + (f"; {_n(s['errors'], 'error')}" if s["errors"] else ""))
+    if plan.fix:
+        lines.append(f"generated files are out of date; fix them with: {plan.fix} (then commit the result)")
     return "\n".join(lines) + "\n"
 
 
@@ -218,7 +223,10 @@ def _header(plan: Plan) -> list[str]:
         ])
     errors = [f"`{e.name}`: {_esc(err)}" for e in plan.environments for err in e.errors]
     if errors:
-        head += ["> [!CAUTION]", "> **The plan is incomplete:**"] + [f"> - {x}" for x in errors] + [""]
+        head += ["> [!CAUTION]", "> **The plan is incomplete:**"] + [f"> - {x}" for x in errors]
+        if plan.fix:
+            head += [">", f"> Generated files are out of date: run `{plan.fix}` and commit the result."]
+        head += [""]
     for note in plan.notes:
         head += ["> [!NOTE]", f"> {_esc(note)}", ""]
     return head

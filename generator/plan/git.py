@@ -3,6 +3,8 @@ paths that changed between two of them. All logic lives in :mod:`generator.plan.
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 from pathlib import Path
 
@@ -30,6 +32,14 @@ def _git(root: Path, *args: str, input: bytes | None = None) -> bytes:
 
 def _split_z(data: bytes) -> list[str]:
     return [p.decode("utf-8", "surrogateescape") for p in data.split(b"\0") if p]
+
+
+def _file_or_link(path: Path) -> bool:
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISREG(mode) or stat.S_ISLNK(mode)
 
 
 class Repo:
@@ -114,28 +124,39 @@ class GitSnapshot:
 
 
 class WorkTreeSnapshot:
-    """The files on disk that git would see: tracked (and not deleted) or untracked and not ignored."""
+    """The files on disk that git would see: tracked (and not deleted) or untracked and not ignored.
+
+    Read as git would commit them: a symbolic link is its target's *name* (the bytes git stores for a link),
+    never what it points to, and nothing is read through a linked folder (a checkout is hostile input)."""
 
     label = WORKTREE
 
     def __init__(self, repo: Repo):
+        from generator.safefs import Confined
+
         self.repo = repo
         self.root = repo.root
         self._paths: frozenset[str] | None = None
+        self._reader = Confined(self.root, lambda _: True, what="hubgen plan")
 
     def paths(self) -> frozenset[str]:
         if self._paths is None:
             listed = _split_z(_git(self.root, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--",
                                    *SNAPSHOT_DIRS))
-            self._paths = frozenset(p for p in listed if (self.root / p).is_file())
+            self._paths = frozenset(p for p in listed if _file_or_link(self.root / p))
         return self._paths
 
     def read(self, path: str) -> bytes | None:
+        from generator.safefs import Refused
+
         if path not in self.paths():
             return None
+        full = self.root / path
         try:
-            return (self.root / path).read_bytes()
-        except OSError:
+            if stat.S_ISLNK(os.lstat(full).st_mode):
+                return os.fsencode(os.readlink(full))
+            return self._reader.read(path)
+        except (OSError, Refused):
             return None
 
     def close(self) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from generator.problems import Problem
+
 TIERS = ("staging", "production")
 
 
@@ -115,6 +117,11 @@ class EnvPlan:
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     hubgen_changed: bool = False
+    #: `render --check` errors at the head side (HG401-HG407, or the spec's own errors): the generated files
+    #: the plan read are not what the spec renders to (see :mod:`generator.plan.drift`).
+    drift: list[Problem] = field(default_factory=list)
+    #: Whether the drift is only that the spec has errors (so its generated files could not be checked).
+    spec_invalid: bool = False
 
     @property
     def tier_rank(self) -> int:
@@ -183,6 +190,7 @@ class EnvPlan:
             "effects": self.effects(),
             "warnings": self.warnings,
             "errors": self.errors,
+            "drift": [p.to_dict() for p in self.drift],
         }
 
 
@@ -205,6 +213,16 @@ class Plan:
     @property
     def ok(self) -> bool:
         return not any(e.errors for e in self.environments)
+
+    @property
+    def stale(self) -> list[str]:
+        """Environments whose generated files are not what their spec renders to, at the head side."""
+        return sorted(e.name for e in self.environments if e.drift and not e.spec_invalid)
+
+    @property
+    def fix(self) -> str | None:
+        """The one command that brings the stale environments' generated files up to date (None: none are)."""
+        return "hubgen render " + " ".join(self.stale) if self.stale else None
 
     def deploying(self, tier: str) -> list[EnvPlan]:
         rank = 0 if tier == "staging" else 1

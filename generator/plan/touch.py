@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Iterable
 
-from generator.paths import ENVIRONMENTS_DIR, ENV_NAME_RE, SCHEMA_RELPATH, TEMPLATES_DIR
+from generator.paths import ENVIRONMENTS_DIR, SCHEMA_RELPATH, TEMPLATES_DIR
 
 #: Paths that are hubgen itself: a change here may change what every environment renders to,
 #: how it is validated and how it is deployed.
@@ -50,7 +50,9 @@ def normalise(path: str) -> str:
 def classify(path: str) -> Classified:
     p = normalise(path)
     parts = p.split("/")
-    if len(parts) >= 3 and parts[0] == ENVIRONMENTS_DIR and ENV_NAME_RE.match(parts[1]):
+    # Any folder counts, whatever its name: a folder whose name breaks the rule is reported by
+    # validation (HG225), so a commit that adds one must reach it. Hidden folders are hubgen's staging.
+    if len(parts) >= 3 and parts[0] == ENVIRONMENTS_DIR and parts[1] and not parts[1].startswith("."):
         return Classified(p, Touch.ENVIRONMENT, parts[1])
     if p.startswith(TEMPLATES_DIR + "/") and p.endswith((".yaml", ".yml", ".json", ".template")):
         return Classified(p, Touch.TEMPLATE)

@@ -11,13 +11,10 @@ from generator.artifacts import RenderedFile
 from generator.model import Environment
 from generator.render import aws_auth, cloudformation, flux
 
-RENDERERS = (cloudformation.render, aws_auth.render, flux.render)
-
-
-def render_environment(env: Environment) -> list[RenderedFile]:
-    files: list[RenderedFile] = []
-    for renderer in RENDERERS:
-        files.extend(renderer(env))
+def render_environment(env: Environment, *, extra_manifests: bool = False) -> list[RenderedFile]:
+    """``extra_manifests``: whether ``environments/<env>/extra/`` holds manifests of the team's own
+    (:meth:`generator.paths.RepoPaths.extra_manifests`), which the Flux entry point then applies."""
+    files = [*cloudformation.render(env), *aws_auth.render(env), *flux.render(env, extra_manifests)]
     paths = [f.path for f in files]
     if len(set(paths)) != len(paths):  # pragma: no cover - programming error
         raise AssertionError(f"renderers produced a path twice: {paths}")

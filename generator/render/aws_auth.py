@@ -4,6 +4,20 @@ The node role ARN is computed from the fixed name the cluster template gives
 its node role (``<stack>-node``), so this file can be written before the stack
 exists. Admin principals come from the same list as the stack's EKS access
 entries (:attr:`Environment.admin_principals`).
+
+Role ARNs are written without their IAM path. aws-auth is matched by the AWS IAM
+Authenticator against the role ARN it derives from the caller's STS assumed-role ARN,
+which carries the role name but not its path, so a `rolearn` with a path never matches:
+"AWS IAM Authenticator does not permit a path in the role ARN used in the ConfigMap.
+Therefore, before you specify rolearn, remove the path"
+(https://docs.aws.amazon.com/eks/latest/userguide/troubleshooting_iam.html;
+kubernetes-sigs/aws-iam-authenticator#153 and #268). EKS access entries, in contrast,
+take the role's real ARN, path included ("If the ARN is for an IAM role, it can include
+a path. ARNs in aws-auth ConfigMap entries, can't include a path",
+https://docs.aws.amazon.com/eks/latest/userguide/creating-access-entries.html), so the
+stack parameters keep the spec's ARN. Dropping the path names the same role: IAM role
+names are unique within an account whatever their path. IAM *user* ARNs are matched as
+the caller's identity ARN, which keeps the path, so they are written as they are.
 """
 
 from __future__ import annotations
@@ -22,7 +36,7 @@ def config_map(env: Environment) -> dict:
     users = []
     for p in env.admin_principals:
         if p.kind == "role":
-            roles.append({"rolearn": p.arn, "username": p.username, "groups": ADMIN_GROUPS})
+            roles.append({"rolearn": p.arn_without_path, "username": p.username, "groups": ADMIN_GROUPS})
         else:
             users.append({"userarn": p.arn, "username": p.username, "groups": ADMIN_GROUPS})
     data = {"mapRoles": dump_yaml(roles)}

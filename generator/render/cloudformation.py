@@ -102,10 +102,16 @@ def flat_parameters(env: Environment) -> dict[str, str]:
     return {k: ",".join(v) if isinstance(v, list) else v for k, v in parameters(env).items()}
 
 
+#: hubgen's own stack tags start with this prefix; spec tags may not (HG224), so none is ever overwritten.
+HUBGEN_TAG_PREFIX = "hubgen:"
+
+
 def tags(env: Environment) -> dict[str, str]:
-    out = dict(env.tags)
-    out["hubgen:environment"] = env.name
-    return dict(sorted(out.items()))
+    """The spec's tags and hubgen's own (``hubgen:environment``, which `hubgen deploy` checks ownership by)."""
+    reserved = [k for k, _ in env.tags if k.lower().startswith(HUBGEN_TAG_PREFIX)]
+    if reserved:  # validation refuses them (HG224); never drop or overwrite a spec tag silently
+        raise ValueError(f"spec tags {', '.join(reserved)} use the prefix {HUBGEN_TAG_PREFIX} reserved for hubgen")
+    return dict(sorted({**dict(env.tags), f"{HUBGEN_TAG_PREFIX}environment": env.name}.items()))
 
 
 def render(env: Environment) -> list[RenderedFile]:

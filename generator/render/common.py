@@ -20,8 +20,13 @@ class _Dumper(yaml.SafeDumper):
         return True
 
 
+#: Strings PyYAML writes plain that other YAML 1.1 readers (go-yaml v2: Helm, sigs.k8s.io/yaml) read as
+#: booleans; quoted so every reader sees the string.
+_YAML11_ONLY_BOOLS = frozenset({"y", "Y", "n", "N"})
+
+
 def _str_representer(dumper: yaml.SafeDumper, value: str):
-    style = "|" if "\n" in value else None
+    style = "|" if "\n" in value else "'" if value in _YAML11_ONLY_BOOLS else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 

@@ -3,7 +3,8 @@
 Layout (see :mod:`generator.paths`)::
 
     cluster/hubs.yaml              Flux Kustomizations applied by `flux bootstrap --path=<env>/cluster`:
-                                   <env>-secrets (sops decryption) and <env>-hubs (depends on secrets)
+                                   <env>-secrets (sops decryption) and <env>-hubs (depends on secrets);
+                                   <env>-extra when the team keeps manifests of its own in extra/
     cluster/namespaces.yaml        the hubs' Namespaces: applied with the entry point, before the
                                    Secrets of <env>-secrets need them (no ordering deadlock)
     hubs/kustomization.yaml        kustomize entry point of the hubs folder
@@ -99,7 +100,7 @@ def decryption(env: Environment) -> dict:
     return out
 
 
-def flux_kustomizations(env: Environment) -> list[dict]:
+def flux_kustomizations(env: Environment, extra_manifests: bool = False) -> list[dict]:
     p = paths.EnvPaths(env.name)
 
     def ks(name: str, path: str, extra: dict) -> dict:
@@ -123,6 +124,12 @@ def flux_kustomizations(env: Environment) -> list[dict]:
         docs.append(ks(f"{env.name}-secrets", p.secrets_dir, {"decryption": decryption(env)}))
         hubs_extra["dependsOn"] = [{"name": f"{env.name}-secrets"}]
     docs.append(ks(f"{env.name}-hubs", p.hubs_dir, hubs_extra))
+    if extra_manifests:
+        # The team's own manifests (environments/<env>/extra/, never written by hubgen): Flux builds the
+        # folder's kustomization.yaml, or generates one from every manifest in it. sops-encrypted Secrets
+        # are decrypted like the hubs' own. Independent of the hubs, so a broken manifest there never
+        # holds a hub upgrade back (and the reverse).
+        docs.append(ks(f"{env.name}-extra", p.extra_dir, {"decryption": decryption(env)}))
     return docs
 
 
@@ -135,14 +142,15 @@ def kustomization(env: Environment, files: list[str]) -> dict:
     }
 
 
-def render(env: Environment) -> list[RenderedFile]:
+def render(env: Environment, extra_manifests: bool = False) -> list[RenderedFile]:
+    """``extra_manifests``: the environment's extra/ folder holds manifests (see paths.EXTRA_DIR)."""
     p = paths.EnvPaths(env.name)
 
     def manifest(path: str, *docs: dict) -> RenderedFile:
         body = "---\n".join(dump_yaml(d) for d in docs)
         return RenderedFile(path, with_header(body, p.spec, env.name), Kind.K8S_MANIFEST, env.name)
 
-    out = [manifest(p.flux_entrypoint, *flux_kustomizations(env)),
+    out = [manifest(p.flux_entrypoint, *flux_kustomizations(env, extra_manifests)),
            manifest(p.namespaces, *(namespace(env, hub) for hub in env.hubs)),
            manifest(p.helm_repository, helm_repository(env))]
     for hub in env.hubs:

@@ -1,6 +1,6 @@
 """`hubgen new`: a new environment spec from the environment template, checked before it is written.
 
-The flow (nothing touches the repository until the last step):
+The flow (nothing touches the repository until the last two steps):
 
 1. :func:`start` - a draft spec: empty (fields take their defaults) or derived from an existing
    environment (``--from``) with what must differ made unique;
@@ -9,8 +9,12 @@ The flow (nothing touches the repository until the last step):
 4. :func:`render_text` - the cookiecutter template writes the commented YAML in a scratch folder;
 5. :func:`check` - the real validation, as if the text were ``environments/<env>/environment.yaml``
    next to the repository's other environments (cross-environment checks included);
-6. :func:`write` - under the repository lock, the spec and its rendered files are staged in
-   ``.hubgen/`` and moved into place with one rename: the environment appears whole or not at all.
+6. :func:`update_sops_config` - a creation rule for the new environment's secret files is added to
+   ``.sops.yaml`` (the keys of the source's rule with ``--from``), edited as text, so that :func:`write`
+   can encrypt them at once; put back by :func:`restore_sops_config` when the write fails;
+7. :func:`write` - under the repository lock, the spec and its rendered files are staged in a
+   hidden folder beside the new environment and moved into place with one rename
+   (:func:`stage_new_environment`): the environment appears whole or not at all.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 import copy
 import os
 import re
-import shutil
+import stat
 import tempfile
 import uuid
 from dataclasses import dataclass, field
@@ -26,8 +30,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from generator import __version__
-from generator.loader import load_yaml_file, load_yaml_text
-from generator.paths import ENV_NAME_RE, SPEC_FILENAME, RepoPaths
+from generator.loader import MAX_SPEC_BYTES, load_yaml_text
+from generator.paths import ENVIRONMENTS_DIR, SPEC_FILENAME, RepoPaths, env_name_problem
 from generator.problems import Problem, has_errors
 from generator.render.common import dump_yaml
 from generator.scaffold import fields as F
@@ -58,6 +62,9 @@ class Draft:
     explicit: set[tuple] = field(default_factory=set)
     #: Things a person should do or check, printed after the environment is created.
     notes: list[str] = field(default_factory=list)
+    #: The source environment's secret files (--from): the .sops.yaml rule that encrypts them is the model of
+    #: the new environment's rule.
+    source_secret_files: list[str] = field(default_factory=list)
 
     @property
     def origin(self) -> str:
@@ -69,9 +76,9 @@ class Draft:
 
 
 def check_new_name(repo: RepoPaths, name: str) -> None:
-    if "/" in name or "\\" in name or name in (".", "..") or not ENV_NAME_RE.match(name):
-        raise UsageError(f"'{name}' is not a valid environment name: lower-case letters, digits and '-', "
-                         "starting and ending with a letter or digit, at most 40 characters")
+    why = env_name_problem(name)
+    if why:
+        raise UsageError(f"'{name}' is not a valid environment name: {why}")
     if (repo.environments / name).exists() or (repo.environments / name).is_symlink():
         raise UsageError(f"environment '{name}' already exists (environments/{name}/); choose another name")
 
@@ -89,12 +96,72 @@ def start(repo: RepoPaths, name: str, source: str | None = None, *, provider: st
         known = ", ".join(repo.env_names()) or "none"
         raise UsageError(f"--from {source}: no environment '{source}' (known: {known})")
     spec_path = repo.env(source).spec
-    loaded = load_yaml_file(repo.abs(spec_path), spec_path)
+    loaded = load_yaml_text(read_source_spec(repo, source), spec_path)
     if loaded.problems or not isinstance(loaded.data, dict):
         raise Refused(loaded.problems, f"--from {source}: {spec_path} cannot be read; fix it first")
     draft = Draft(name, copy.deepcopy(loaded.data), source=source)
+    draft.source_secret_files = _secret_files(repo, source, loaded.data)
     _make_unique(repo, draft)
     return draft
+
+
+def read_source_spec(repo: RepoPaths, source: str) -> bytes:
+    """The bytes of ``source``'s spec, for --from. The spec is repository content, so hostile input: one that is
+    a symbolic link, or lies below one, is refused (HG009) and never read -- `validate` refuses a link leading
+    out of the repository the same way (:func:`generator.validate.environments._spec_is_safe`), and --from goes
+    further and reads no link at all (each folder is opened without following links), so no file outside
+    the repository can reach the new spec or an error message."""
+    from generator import codes
+    from generator.problems import Location
+    from generator.safefs import Confined
+    from generator.safefs import Refused as Unsafe
+    from generator.validate.environments import _spec_is_safe
+
+    spec_path = repo.env(source).spec
+    unsafe = _spec_is_safe(repo, source)
+    if unsafe is not None:
+        raise Refused([unsafe], f"--from {source}: {spec_path} is not a file inside the repository; --from only "
+                                "copies a regular file there")
+    try:
+        st = os.lstat(repo.abs(spec_path))
+        if stat.S_ISREG(st.st_mode) and st.st_size > MAX_SPEC_BYTES:
+            problem = codes.HG007.problem(f"file is {st.st_size} bytes; the limit is {MAX_SPEC_BYTES // 1024} KiB",
+                                          Location(spec_path, 1, 1), environment=source)
+            raise Refused([problem], f"--from {source}: {spec_path} cannot be read; fix it first")
+        if not stat.S_ISREG(st.st_mode) and not stat.S_ISLNK(st.st_mode):
+            problem = codes.HG009.problem(f"{spec_path} is not a regular file", Location(spec_path),
+                                          environment=source)
+            raise Refused([problem], f"--from {source}: {spec_path} cannot be read")
+        data = Confined(repo.root, lambda _: True, what="hubgen new").read(spec_path)
+    except Unsafe as e:
+        problem = codes.HG009.problem(f"{spec_path} cannot be used: {e}", Location(spec_path), environment=source,
+                                      hint="Replace the link by the file itself (inside the repository).")
+        raise Refused([problem], f"--from {source}: {spec_path} (or a folder on its way) is a symbolic link; "
+                                 "--from only copies a regular file inside the repository") from None
+    except OSError as e:
+        problem = codes.HG009.problem(f"cannot read {spec_path}: {e.strerror or e}", Location(spec_path),
+                                      environment=source)
+        raise Refused([problem], f"--from {source}: {spec_path} cannot be read") from None
+    if data is None:
+        problem = codes.HG009.problem(f"{spec_path} does not exist", Location(spec_path), environment=source)
+        raise Refused([problem], f"--from {source}: {spec_path} cannot be read")
+    return data
+
+
+def _secret_files(repo: RepoPaths, env: str, spec: dict) -> list[str]:
+    """An environment's secret files: those that exist, then one per hub the spec names (in that order)."""
+    paths = repo.env(env)
+    out = []
+    folder = repo.abs(paths.secrets_dir)
+    try:
+        out += sorted(f"{paths.secrets_dir}/{e.name}" for e in os.scandir(folder)
+                      if e.name.endswith(".secret.yaml") and not e.name.startswith("."))
+    except OSError:
+        pass
+    for hub in spec.get("hubs") or [] if isinstance(spec, dict) else []:
+        if isinstance(hub, dict) and isinstance(hub.get("name"), str) and hub["name"]:
+            out.append(paths.hub_secret(hub["name"]))
+    return list(dict.fromkeys(out)) or [f"{paths.secrets_dir}/{env}.secret.yaml"]
 
 
 def sops_provider(root: Path) -> str:
@@ -301,7 +368,7 @@ def make_secrets(root: Path, model: Any, *, generate: bool = True) -> Secrets:
         try:
             out.files[rel] = encrypt(root, rel, secret_manifest(reqs, values), list(values.values())).text
         except (SopsError, ToolMissing) as e:
-            reason = str(e).splitlines()[0]
+            reason = one_line(str(e))
             out.failed.append(f"{rel}: {reason}")
             out.notes.append(f"hub '{hub}': {rel} (the {reqs[0].purpose}) was not created: {reason}; create it "
                              f"with `hubgen secrets create {model.name} {hub}` once sops can encrypt for .sops.yaml")
@@ -309,6 +376,130 @@ def make_secrets(root: Path, model: Any, *, generate: bool = True) -> Secrets:
             out.notes.append(f"hub '{hub}': {rel} holds a fresh random {reqs[0].purpose}, sops-encrypted "
                              "(never printed; read it with `sops -d`)")
     return out
+
+
+def one_line(message: str) -> str:
+    """A multi-line error message (sops's own output under hubgen's first line) on one line, never empty: the
+    lines joined with '; ', a first line ending in ':' joined to what follows it."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    if not lines:
+        return "no reason given"
+    text = lines[0]
+    for line in lines[1:]:
+        text += (" " if text.endswith(":") else "; ") + line
+    return text.rstrip(":") or "no reason given"
+
+
+# --- .sops.yaml: a creation rule for the new environment ------------------------------------------------------------
+
+
+@dataclass
+class SopsUpdate:
+    """What `hubgen new` did to .sops.yaml: ``written`` is the new content (None: left alone), ``previous`` the
+    content it replaced (to put back when the environment cannot be created), ``note`` what it did or why not."""
+
+    note: str = ""
+    written: bytes | None = None
+    previous: bytes | None = None
+
+
+def _sops_file() -> str:
+    from generator.secrets.sops import SOPS_CONFIG
+
+    return SOPS_CONFIG
+
+
+def _sops_tree(repo: RepoPaths):
+    from generator.safefs import Confined
+
+    return Confined(repo.root, lambda p: p == _sops_file(), what="hubgen new")
+
+
+def _existing_secret_files(repo: RepoPaths, exclude: str) -> list[str]:
+    out = []
+    for env in repo.env_names():
+        if env != exclude:
+            out += [f for f in _secret_files(repo, env, {}) if repo.abs(f).exists()]
+    return out
+
+
+def plan_sops_rule(repo: RepoPaths, draft: Draft, text: str) -> tuple[str | None, str]:
+    """(new .sops.yaml text or None, note): a creation rule for the draft's secret files with the keys of the rule
+    that encrypts the source environment's (--from), or of the repository's only recipient set."""
+    from generator.secrets import sops as S
+
+    name = draft.name
+    new_files = _secret_files(repo, name, draft.spec)
+    rules = S.creation_rules(text)
+    if draft.source:
+        src_file = draft.source_secret_files[0] if draft.source_secret_files else \
+            f"{repo.env(draft.source).secrets_dir}/{draft.source}.secret.yaml"
+        model = next((r for r in (S.first_match(rules, f) for f in draft.source_secret_files or [src_file])
+                      if r is not None), None)
+        if model is None:
+            raise S.SopsConfigError(f"{S.SOPS_CONFIG} has no creation rule matching {src_file} (the secrets of "
+                                    f"{draft.source}), so hubgen cannot tell which keys {name}'s secrets need")
+        origin = f"the keys of {draft.source} (added by `hubgen new {name} --from {draft.source}`)"
+        model_env = draft.source
+    else:
+        sets = {r.recipients: r for r in reversed(rules) if r.recipients}
+        if len(sets) != 1:
+            what = f"{len(sets)} different sets of keys" if sets else "no rule with keys"
+            raise S.SopsConfigError(f"{S.SOPS_CONFIG} has {what}, so hubgen cannot tell which ones {name}'s secrets "
+                                    f"need")
+        model = next(iter(sets.values()))
+        origin = f"the repository's keys (added by `hubgen new {name}`)"
+        model_env = None
+    edit = S.add_environment_rule(text, name, new_files, model=model, model_env=model_env,
+                                  existing_files=_existing_secret_files(repo, name), origin=origin,
+                                  append=draft.source is None)
+    return edit.text, edit.note
+
+
+def update_sops_config(repo: RepoPaths, draft: Draft) -> SopsUpdate:
+    """Add the new environment's creation rule to .sops.yaml (under the repository lock), keeping every comment
+    and line of the file as it is. Never raises for the file's content: when it is missing, malformed or has no
+    rule to copy, nothing is written and the note says precisely why and what to add."""
+    from generator.safefs import PartlyWritten
+    from generator.safefs import Refused as Unsafe
+    from generator.secrets import sops as S
+    from generator.writer import repo_lock
+
+    folder = f"{ENVIRONMENTS_DIR}/{draft.name}/secrets/"
+    todo = (f"add a creation rule for {folder} to {S.SOPS_CONFIG} (see docs/secrets.md), then create the secrets "
+            f"with `hubgen secrets create {draft.name} <hub>`")
+    with repo_lock(repo, wait_message=False):
+        try:
+            previous = _sops_tree(repo).read(S.SOPS_CONFIG)
+            text = S.read_sops_config(repo.root)
+            new_text, note = plan_sops_rule(repo, draft, text)
+        except (S.SopsConfigError, Unsafe, OSError) as e:
+            return SopsUpdate(f"{S.SOPS_CONFIG} not changed: {one_line(str(e))}; {todo}")
+        if new_text is None:
+            return SopsUpdate(note)
+        data = new_text.encode("utf-8")
+        try:
+            _sops_tree(repo).write(S.SOPS_CONFIG, data)
+        except (Unsafe, PartlyWritten, OSError) as e:
+            return SopsUpdate(f"{S.SOPS_CONFIG} not changed: cannot write it ({one_line(str(e))}); {todo}")
+    return SopsUpdate(note, data, previous)
+
+
+def restore_sops_config(repo: RepoPaths, update: SopsUpdate) -> None:
+    """Put .sops.yaml back as it was before :func:`update_sops_config` (the environment was not created), unless
+    someone changed it since."""
+    from generator.safefs import Refused as Unsafe
+    from generator.writer import repo_lock
+
+    if update.written is None or update.previous is None:
+        return
+    try:
+        with repo_lock(repo, wait_message=False):
+            tree = _sops_tree(repo)
+            if tree.read(_sops_file()) == update.written:
+                tree.write(_sops_file(), update.previous)
+    except (Unsafe, OSError):
+        pass
 
 
 # --- 4. render ---------------------------------------------------------------------------
@@ -387,10 +578,10 @@ def write(repo: RepoPaths, draft: Draft, text: str, *, render: bool = True, secr
     """
     from generator.generate import scan_rendered
     from generator.render import render_environment
-    from generator.writer import WriteError, recover, repo_lock
+    from generator.safefs import PartlyWritten, Refused
+    from generator.writer import WriteError, repo_lock
 
     with repo_lock(repo):
-        recover(repo)
         check_new_name(repo, draft.name)
         validation = check(repo, draft, text)
         problems = validation.problems
@@ -404,30 +595,34 @@ def write(repo: RepoPaths, draft: Draft, text: str, *, render: bool = True, secr
         made = make_secrets(repo.root, result.context.model, generate=secrets)
         draft.notes.extend(made.notes)
         env = repo.env(draft.name)
-        stage = repo.state / "scaffold" / f"{draft.name}.{uuid.uuid4().hex}"
+        contents = {env.spec: text.encode("utf-8"), **{f.path: f.content for f in files},
+                    **{path: ciphertext.encode("utf-8") for path, ciphertext in made.files.items()}}
         try:
-            stage.mkdir(parents=True)
-            (stage / SPEC_FILENAME).write_text(text, encoding="utf-8")
-            for f in files:
-                rel = f.path[len(env.dir) + 1:]
-                if not f.path.startswith(env.dir + "/") or ".." in rel.split("/"):  # pragma: no cover - renderer bug
-                    raise WriteError(f"renderer produced {f.path} outside {env.dir}")
-                target = stage / rel
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(f.content)
-            for path, ciphertext in made.files.items():
-                target = stage / path[len(env.dir) + 1:]
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(ciphertext, encoding="utf-8")
-            repo.environments.mkdir(exist_ok=True)
-            os.rename(stage, repo.abs(env.dir))
+            stage_new_environment(repo, draft.name, contents)
+        except (Refused, PartlyWritten) as e:
+            raise WriteError(f"cannot create {env.dir}: {e}") from e
         except OSError as e:
             raise WriteError(f"cannot create {env.dir}: {e.strerror or e}") from e
-        finally:
-            if stage.exists():
-                shutil.rmtree(stage, ignore_errors=True)
-            try:
-                stage.parent.rmdir()
-            except OSError:
-                pass
     return Written(env.spec, [f.path for f in files], sorted(made.files), problems)
+
+
+def stage_new_environment(repo: RepoPaths, name: str, contents: dict[str, bytes]) -> None:
+    """Create ``environments/<name>/`` holding ``contents`` (repo-relative paths inside it) in one
+    rename: the files are written into a hidden staging folder beside it (never listed as an
+    environment), which is then renamed. Confined to those two folders; the staging folder is
+    removed whatever happens."""
+    from generator.safefs import Confined
+
+    env = repo.env(name)
+    stage = f"{ENVIRONMENTS_DIR}/.{name}.hubgen-new-{uuid.uuid4().hex[:12]}"
+
+    def allowed(rel: str) -> bool:
+        return any(rel == d or rel.startswith(d + "/") for d in (stage, env.dir))
+
+    tree = Confined(repo.root, allowed, what="hubgen new")
+    try:
+        tree.write_all({stage + path[len(env.dir):]: data for path, data in contents.items()
+                        if path.startswith(env.dir + "/")})
+        tree.rename_dir(stage, env.dir)
+    finally:
+        tree.remove_tree(stage)

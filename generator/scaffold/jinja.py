@@ -11,27 +11,31 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import yaml
 from jinja2.ext import Extension
 
+from generator.loader import load_yaml_text
 from generator.render.common import dump_yaml
+
+
+def _reads_back(text: str, value: str) -> bool:
+    """Whether hubgen's strict loader reads ``x: <text>`` as exactly ``value``, with no problem (so
+    no YAML 1.1 / 1.2 ambiguity, HG010, either)."""
+    loaded = load_yaml_text(f"x: {text}\n".encode("utf-8"), "x")
+    return not loaded.problems and loaded.data == {"x": value}
 
 
 def yaml_scalar(value: Any) -> str:
     """One YAML scalar (or a short flow collection) on one line."""
     if isinstance(value, str):
-        try:
-            plain_ok = (
-                value != ""
-                and value == value.strip()
-                and "\n" not in value
-                and ": " not in value
-                and " #" not in value
-                and value[0] not in "!&*{}[]|>'\"%@`#,?:-"
-                and yaml.safe_load(value) == value
-            )
-        except yaml.YAMLError:
-            plain_ok = False
+        plain_ok = (
+            value != ""
+            and value == value.strip()
+            and "\n" not in value
+            and ": " not in value
+            and " #" not in value
+            and value[0] not in "!&*{}[]|>'\"%@`#,?:-"
+            and _reads_back(value, value)
+        )
         return value if plain_ok else json.dumps(value, ensure_ascii=False)
     if isinstance(value, (bool, int, float)) or value is None:
         return json.dumps(value)

@@ -26,6 +26,7 @@ import yaml
 from generator import __version__, codes
 from generator.paths import SCHEMA_RELPATH, TEMPLATES_DIR
 from generator.problems import Location, Problem
+from generator.safefs import Confined, PartlyWritten, Refused
 
 #: The record of the last `hubgen init` / `hubgen init --update`, at the repository root.
 RECORD = ".hubgen.yaml"
@@ -121,21 +122,19 @@ class ManagedChange:
     new: bytes | None
 
 
-def _safe_target(root: Path, rel: str) -> Path:
-    """``root/rel``, refusing paths that leave the repository (through '..' or a symbolic link)."""
-    path = root / rel
-    real_root = root.resolve()
-    parent = path.parent.resolve()
-    if parent != real_root and real_root not in parent.parents:
-        raise OSError(f"{rel} leads outside the repository")
-    return path
+def _confined(root: Path) -> Confined:
+    """Changes an update may make: the managed files and the record, never through a link."""
+    return Confined(root, lambda rel: rel == RECORD or is_managed_path(rel), what="hubgen init --update")
 
 
-def _read(path: Path) -> bytes | None:
+def _read(root: Path, rel: str) -> bytes | None:
+    """A managed file's bytes (None when missing), never through a symbolic link (OSError then)."""
     try:
-        return path.read_bytes()
-    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):  # also a dangling symbolic link
+        return Confined(root, lambda _: True).read(rel)
+    except (NotADirectoryError, IsADirectoryError):
         return None
+    except Refused as e:
+        raise OSError(f"{e}; hubgen does not read or write managed files through links") from e
 
 
 def changes(root: Path) -> list[ManagedChange]:
@@ -143,7 +142,7 @@ def changes(root: Path) -> list[ManagedChange]:
     wanted = shipped()
     out = []
     for rel, content in wanted.items():
-        current = _read(root / rel)
+        current = _read(root, rel)
         if current is None:
             out.append(ManagedChange(rel, "create", None, content))
         elif current != content:
@@ -151,7 +150,7 @@ def changes(root: Path) -> list[ManagedChange]:
     for rel in read_record(root).files:
         if rel in wanted or not is_managed_path(rel):
             continue
-        current = _read(root / rel)
+        current = _read(root, rel)
         if current is not None:
             out.append(ManagedChange(rel, "remove", current, None))
     return sorted(out, key=lambda c: c.path)
@@ -183,24 +182,16 @@ def record_outdated(root: Path) -> bool:
 
 def apply(root: Path, todo: list[ManagedChange]) -> None:
     """Write the changes (each file atomically) and the record. Raises OSError."""
-    targets = {c.path: _safe_target(root, c.path) for c in todo}  # all checked before anything is written
-    for c in todo:
-        target = targets[c.path]
-        if c.new is None:
-            target.unlink(missing_ok=True)
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.hubgen-tmp")
-        tmp.write_bytes(c.new)
-        os.replace(tmp, target)
-    write_record(root)
+    writes = {c.path: c.new for c in todo if c.new is not None}
+    writes[RECORD] = record_text(list(shipped())).encode("utf-8")
+    try:
+        _confined(root).write_all(writes, deletes=[c.path for c in todo if c.new is None])
+    except (Refused, PartlyWritten) as e:
+        raise OSError(str(e)) from e
 
 
 def write_record(root: Path) -> None:
-    target = root / RECORD
-    tmp = root / f".{RECORD}.hubgen-tmp"
-    tmp.write_text(record_text(list(shipped())), encoding="utf-8")
-    os.replace(tmp, target)
+    _confined(root).write(RECORD, record_text(list(shipped())).encode("utf-8"))
 
 
 def unified_diff(c: ManagedChange) -> str:

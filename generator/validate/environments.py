@@ -16,7 +16,7 @@ from generator import checks, codes
 from generator.checks import EnvContext
 from generator.loader import MAX_SPEC_BYTES, Loaded, load_yaml_file, load_yaml_text
 from generator.model import build
-from generator.paths import ENV_NAME_RE, RepoPaths
+from generator.paths import RepoPaths, env_name_problem, suggest_env_name
 from generator.output import progress
 from generator.parallel import map_in_chunks
 from generator.problems import Location, Problem, has_errors
@@ -55,15 +55,21 @@ class Validation:
 
 
 def check_env_names(repo: RepoPaths, names: list[str] | None) -> list[str]:
-    """The environments to work on; raises UsageError for unknown or malformed names."""
+    """The environments to work on; raises UsageError for unknown or malformed names.
+
+    An existing folder is always accepted, even when its name breaks the name rule: validating it
+    reports that (HG225), exactly as validating every environment does, so `validate`, `render` and
+    the pre-commit hooks agree on it. Only names that match no folder are refused here.
+    """
     existing = repo.env_names()
     if not names:
         return existing
     out = []
     for n in names:
-        if "/" in n or "\\" in n or n in (".", "..") or not ENV_NAME_RE.match(n):
-            raise UsageError(f"'{n}' is not a valid environment name (a DNS-1123 label, no path separators)")
         if n not in existing:
+            problem = env_name_problem(n)
+            if problem:
+                raise UsageError(f"'{n}' is not a valid environment name: {problem}")
             hint = f"; known: {', '.join(existing)}" if existing else ""
             raise UsageError(f"no environment '{n}' (expected environments/{n}/environment.yaml){hint}")
         if n not in out:
@@ -105,6 +111,10 @@ def validate_one(repo: RepoPaths, folder: str, text: bytes | None = None, *, fil
     """
     env = repo.env(folder)
     result = EnvResult(folder)
+    bad_name = _folder_name_problem(env.spec, folder)
+    if bad_name:
+        result.problems.append(bad_name)
+        return result
     if text is None:
         unsafe = _spec_is_safe(repo, folder)
         if unsafe:
@@ -125,6 +135,22 @@ def validate_one(repo: RepoPaths, folder: str, text: bytes | None = None, *, fil
     for check in checks.ENVIRONMENT_CHECKS:
         result.problems.extend(check.check(ctx))
     return result
+
+
+def _folder_name_problem(spec: str, folder: str) -> Problem | None:
+    """HG225 when the folder's name breaks the environment name rule (:func:`generator.paths.env_name_problem`).
+
+    Nothing else of such an environment is checked: every path, Kubernetes name and stack tag hubgen
+    would generate derives from the folder name, so the folder is renamed first.
+    """
+    problem = env_name_problem(folder)
+    if problem is None:
+        return None
+    suggestion = suggest_env_name(folder)
+    hint = (f"Rename the folder to environments/{suggestion}/ and set `name: {suggestion}` in its spec."
+            if suggestion else codes.HG225.hint)
+    return codes.HG225.problem(f"the folder name {folder!r} is not a valid environment name: {problem}",
+                               Location(spec, 1, 1), hint=hint, environment=folder)
 
 
 def _with_env(problems: list[Problem], folder: str) -> list[Problem]:
@@ -193,7 +219,10 @@ def _record(index: Index, repo: RepoPaths, folder: str, result: EnvResult) -> No
 
 def _indexed_context(repo: RepoPaths, folder: str, index: Index) -> EnvContext | None:
     """An environment's context for the repository checks: its model rebuilt from the index when its
-    spec is unchanged, else validated now (and recorded). None when the spec does not validate."""
+    spec is unchanged, else validated now (and recorded). None when the spec does not validate, or the
+    folder's name is not a valid environment name (HG225)."""
+    if env_name_problem(folder) is not None:
+        return None
     data = _spec_bytes(repo, folder)
     if data is not None:
         found, spec = index.get(digest(data))

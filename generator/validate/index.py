@@ -11,9 +11,10 @@ instead of re-validating it; only specs whose bytes changed since are validated 
 
 The record is keyed by content and by a fingerprint of everything that decides validity (hubgen's
 version, the schema, the loader, the schema mapping and the model builder), so it can be stale
-only if those are edited without changing their bytes, which cannot happen. It lives in
-``<cache>/validate-index.json`` (``.hubgen/cache/`` or ``$HUBGEN_CACHE_DIR``), is written
-atomically, and failing to read or write it (read-only checkout, full disk) only costs time.
+only if those are edited without changing their bytes, which cannot happen. It lives outside the
+checkout, in ``<cache>/repos/<hash of the repository's path>/validate-index.json`` (see
+:func:`generator.paths.cache_root`), so no pull request can plant entries; it is written atomically,
+and failing to read or write it (read-only home, full disk) only costs time.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ class Index:
     """digest of a spec's bytes -> its data (None: the spec does not load or fails the schema)."""
 
     def __init__(self, repo: RepoPaths) -> None:
-        self.path = repo.cache / INDEX_FILE
+        self.path = repo.repo_cache / INDEX_FILE
         self.entries: dict[str, Any] = {}
         self.seen: set[str] = set()
         self._dirty = False

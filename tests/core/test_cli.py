@@ -119,17 +119,30 @@ def test_hand_edited_generated_json_is_drift(repo: Path, run_hubgen) -> None:
     assert [(m["file"], m["code"]) for m in ERROR_LINE.finditer(r.stdout)] == [(rel, "HG401")]
 
 
-def test_stray_file_in_generated_folder_is_hg403_and_render_removes_it(repo: Path, run_hubgen, invoke_hubgen) -> None:
+def test_stale_generated_file_is_hg403_and_render_removes_it(repo: Path, run_hubgen, invoke_hubgen) -> None:
+    """A file hubgen wrote (it carries the header) that no spec produces any more."""
+    stray = repo / "environments/dev/hubs/old/helmrelease.yaml"
+    stray.parent.mkdir()
+    stray.write_bytes((repo / "environments/dev/hubs/dev/helmrelease.yaml").read_bytes())
+    r = run_hubgen(["--repo", repo, "render", "--check"])
+    assert_clean_exit(r, 1)
+    assert "environments/dev/hubs/old/helmrelease.yaml:1:1: error HG403 " in r.stdout
+    assert "--- a/environments/dev/hubs/old/helmrelease.yaml\n+++ /dev/null\n" in r.stdout
+    assert stray.exists(), "--check must not delete"
+    assert_clean_exit(invoke_hubgen(["--repo", repo, "render"]), 0)
+    assert not stray.exists() and not stray.parent.exists()
+    assert_clean_exit(invoke_hubgen(["--repo", repo, "render", "--check"]), 0)
+
+
+def test_file_hubgen_did_not_write_is_kept_with_a_warning(repo: Path, run_hubgen, invoke_hubgen) -> None:
     stray = repo / "environments/dev/hubs/notes.yaml"
     stray.write_text("kind: ConfigMap\n")
     r = run_hubgen(["--repo", repo, "render", "--check"])
-    assert_clean_exit(r, 1)
-    assert "environments/dev/hubs/notes.yaml:1:1: error HG403 " in r.stdout
-    assert "--- a/environments/dev/hubs/notes.yaml\n+++ /dev/null\n" in r.stdout
-    assert stray.exists(), "--check must not delete"
+    assert_clean_exit(r, 0)
+    assert "environments/dev/hubs/notes.yaml:1:1: warning HG408 " in r.stdout
+    assert "environments/dev/extra/" in r.stdout
     assert_clean_exit(invoke_hubgen(["--repo", repo, "render"]), 0)
-    assert not stray.exists()
-    assert_clean_exit(invoke_hubgen(["--repo", repo, "render", "--check"]), 0)
+    assert stray.read_text() == "kind: ConfigMap\n"
 
 
 def test_files_outside_generated_folders_are_left_alone(repo: Path, run_hubgen, tree_state) -> None:
@@ -181,7 +194,9 @@ def test_removed_environment_leaves_stale_files_that_render_removes(repo: Path, 
 def test_render_one_environment_only_touches_it(repo: Path, run_hubgen, invoke_hubgen, tree_state) -> None:
     edit(repo, DEV_SPEC, "    maxSize: 4\n", "    maxSize: 6\n")
     edit(repo, PROD_SPEC, "    maxSize: 10\n", "    maxSize: 12\n")
-    (repo / "environments/prod/hubs/stray.yaml").write_text("x: 1\n")
+    # a stale file hubgen wrote earlier (it carries the header)
+    (repo / "environments/prod/hubs/stray.yaml").write_bytes((repo / "environments/prod/hubs/helmrepository.yaml")
+                                                              .read_bytes())
     before = tree_state(repo)
     r = run_hubgen(["--repo", repo, "render", "dev"])
     assert_clean_exit(r, 0)

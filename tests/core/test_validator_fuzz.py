@@ -32,7 +32,7 @@ from generator.generate import plan
 from generator.paths import RepoPaths
 from generator.problems import has_errors
 from generator.validate.environments import validate
-from generator.writer import apply
+from generator.writer import apply_all
 
 from .specs import dump, example_data, spec_path
 
@@ -152,8 +152,7 @@ def test_mutated_specs_never_crash_and_valid_ones_render_deterministically(spec)
         assert first
         again = plan(repo, [ENV])
         assert {f.path: f.content for f in again.files[ENV]} == first
-        for change in result.changes:
-            apply(repo, change)
+        apply_all(repo, result.changes)
         after_write = plan(repo, [ENV])
         assert all(c.empty for c in after_write.changes), "a second render would change files"
         for path, content in first.items():

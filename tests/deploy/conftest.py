@@ -7,7 +7,8 @@ template moto can deploy.
   for arranging and inspecting state, plus the environment variables hubgen runs with (fake credentials,
   HUBGEN_AWS_ENDPOINT_URL, and a default region *different* from the specs' to show hubgen uses the spec's).
 * ``deploy_repo`` -- a repository copy whose ``manifests/cloudformation/cluster.yaml`` is a small template
-  moto supports, with the real template's Parameters block copied programmatically (same contract).
+  moto supports, with the real template's Parameters block copied programmatically (same contract), committed:
+  `hubgen deploy` deploys committed files only (HG607). ``commit(repo, message)`` commits a test's edits.
 
 moto 5.2.5 cannot run the real cluster template: it has no CloudFormation support for AWS::EKS::Cluster,
 AWS::EKS::AccessEntry or AWS::IAM::OIDCProvider (so `Fn::GetAtt Cluster.*` fails), and it answers HTTP 500
@@ -21,6 +22,7 @@ import functools
 import json
 import logging
 import os
+import subprocess
 import traceback
 import urllib.request
 from dataclasses import dataclass
@@ -199,9 +201,27 @@ def invoke_hubgen_with_env() -> Callable[..., Result]:
     return invoke
 
 
+def git(repo: Path, *args: str) -> str:
+    """git in ``repo`` with a fixed identity and none of the caller's GIT_* settings; stdout."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update({"GIT_AUTHOR_NAME": "hubgen test", "GIT_AUTHOR_EMAIL": "test@example.invalid",
+                "GIT_COMMITTER_NAME": "hubgen test", "GIT_COMMITTER_EMAIL": "test@example.invalid",
+                "GIT_CONFIG_NOSYSTEM": "1"})
+    proc = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, f"git {' '.join(args)}: {proc.stdout}{proc.stderr}"
+    return proc.stdout
+
+
+def commit(repo: Path, message: str = "change") -> None:
+    """Stage everything and commit (no hooks)."""
+    git(repo, "add", "-A")
+    git(repo, "-c", "commit.gpgsign=false", "commit", "-q", "--no-verify", "--allow-empty", "-m", message)
+
+
 @pytest.fixture
 def deploy_repo(repo: Path) -> Path:
     (repo / TEMPLATE).write_text(small_template(), encoding="utf-8")
+    commit(repo, "examples with the moto stand-in template")
     return repo
 
 

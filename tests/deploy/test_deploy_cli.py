@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from .conftest import ACCOUNT, TEMPLATE, committed_parameters, committed_tags, small_template
+from .conftest import ACCOUNT, TEMPLATE, commit, committed_parameters, committed_tags, small_template
 
 STACK = "jupyter-dev"  # cluster.stackName of environments/dev
 
@@ -68,6 +68,7 @@ def test_spec_change_is_refused_until_rendered_then_updates_the_stack(invoke_hub
     text = spec.read_text()
     assert text.count("    maxSize: 4\n") == 1
     spec.write_text(text.replace("    maxSize: 4\n", "    maxSize: 6\n"))
+    commit(deploy_repo, "spec only, not rendered")
 
     stale = deploy(invoke_hubgen, deploy_repo, aws, "deploy", "dev")
     assert stale.rc == 1, stale
@@ -75,6 +76,7 @@ def test_spec_change_is_refused_until_rendered_then_updates_the_stack(invoke_hub
     assert aws.parameters(STACK)["NodeAutoScalingGroupMaxSize"] == "4"
 
     assert invoke_hubgen(["--repo", deploy_repo, "render", "dev"]).rc == 0
+    commit(deploy_repo, "render dev")
     r = deploy(invoke_hubgen, deploy_repo, aws, "deploy", "dev", "--poll-interval", "0.2")
     assert r.rc == 0, r
     assert f"updating stack {STACK}" in r.stdout
@@ -107,6 +109,7 @@ def test_dry_run_on_an_existing_stack_shows_the_parameter_change_without_applyin
     spec = deploy_repo / "environments/dev/environment.yaml"
     spec.write_text(spec.read_text().replace("    maxSize: 4\n", "    maxSize: 5\n"))
     assert invoke_hubgen(["--repo", deploy_repo, "render", "dev"]).rc == 0
+    commit(deploy_repo)
     r = deploy(invoke_hubgen, deploy_repo, aws, "deploy", "dev", "--dry-run")
     assert r.rc == 0, r
     assert "NodeAutoScalingGroupMaxSize: '4' -> '5'" in r.stdout and "dry run" in r.stdout
@@ -187,6 +190,7 @@ def test_stack_not_created_by_hubgen_needs_adopt_and_other_environments_stacks_a
     spec = deploy_repo / "environments/dev/environment.yaml"
     spec.write_text(spec.read_text().replace("    maxSize: 4\n", "    maxSize: 8\n"))
     assert invoke_hubgen(["--repo", deploy_repo, "render", "dev"]).rc == 0
+    commit(deploy_repo)
     r = deploy(invoke_hubgen, deploy_repo, aws, "--format", "json", "deploy", "dev", "--adopt")
     assert r.rc == 0, r
     doc = json.loads(r.stdout)["deploy"]
@@ -214,6 +218,7 @@ def test_credentials_of_another_account_are_refused(invoke_hubgen, deploy_repo, 
 def test_template_over_the_inline_limit_goes_through_s3(invoke_hubgen, deploy_repo, aws):
     big = small_template(padding=60_000)
     (deploy_repo / TEMPLATE).write_text(big)
+    commit(deploy_repo, "a big template")
     r = deploy(invoke_hubgen, deploy_repo, aws, "deploy", "dev")
     assert r.rc == 2, r
     assert "51,200" in r.stderr and "--template-bucket" in r.stderr
@@ -254,6 +259,7 @@ def test_usage_errors_exit_2(invoke_hubgen, deploy_repo, aws, args, message):
 def test_invalid_spec_is_reported_with_its_location_and_nothing_is_deployed(invoke_hubgen, deploy_repo, aws):
     spec = deploy_repo / "environments/dev/environment.yaml"
     spec.write_text(spec.read_text().replace("    maxSize: 4\n", "    maxSize: 1\n"))
+    commit(deploy_repo, "an invalid spec")
     r = deploy(invoke_hubgen, deploy_repo, aws, "deploy", "dev")
     assert r.rc == 1, r
     assert re.search(r"environments/dev/environment\.yaml:\d+:\d+: error HG201", r.stdout), r

@@ -71,7 +71,10 @@ def only(plan, name):
     ("pyproject.toml", Touch.HUBGEN, ""),
     ("docs/workflow.md", Touch.OTHER, ""),
     ("environments/README.md", Touch.OTHER, ""),
-    ("environments/Not_An_Env/environment.yaml", Touch.OTHER, ""),
+    # Any folder is an environment, whatever its name (validation reports a bad name as HG225, so a commit
+    # adding one must reach it); hidden folders are hubgen's own staging.
+    ("environments/Not_An_Env/environment.yaml", Touch.ENVIRONMENT, "Not_An_Env"),
+    ("environments/.qa.hubgen-new-0123456789ab/environment.yaml", Touch.OTHER, ""),
 ])
 def test_classify(path, touch, env):
     c = classify(path)

@@ -84,7 +84,7 @@ def online(lint_env, monkeypatch, tmp_path, chart_repo):
 
 def test_missing_chart_is_fetched_verified_cached_and_used(repo, invoke_hubgen, online, monkeypatch):
     text = replace_once(repo / DEV, "    culling:\n",
-                        "    values:\n      singleuser:\n        imagee: y\n    culling:\n")
+                        "    values:\n      singleuser:\n        imagee: x\n    culling:\n")
     rc, doc = lint_json(invoke_hubgen, repo, "dev", "-e", "values")
     assert rc == 1
     [p] = problems(doc)

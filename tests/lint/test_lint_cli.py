@@ -71,18 +71,6 @@ def test_wrong_value_type_in_values_reported_at_the_value(repo, invoke_hubgen, l
     assert "scheduling.userScheduler.enabled" in p["message"] and "boolean" in p["message"]
 
 
-def test_null_in_values_deletes_a_required_chart_default(repo, invoke_hubgen, lint_env):
-    """Helm coalescing: a user null deletes the chart's default, and `cull.enabled` is required."""
-    text = replace_once(repo / PROD, "      scheduling:\n", "      cull:\n        enabled: null\n      scheduling:\n")
-    text = replace_once(repo / PROD, "    culling:\n      enabled: true\n      timeout: 7200\n      every: 600\n", "")
-    rc, doc = lint_json(invoke_hubgen, repo, "prod", "-e", "values")
-    assert rc == 1
-    [p] = problems(doc, "HG503")
-    assert p["path"] == "/hubs/1/values/cull/enabled"
-    assert (p["line"], p["column"]) == position(text, "enabled: null")
-    assert "sets it to null" in p["message"]
-
-
 def test_generated_value_rejected_by_chart_points_at_the_feeding_spec_field(repo, tmp_path, invoke_hubgen,
                                                                                lint_env, chart_cache, monkeypatch):
     """A chart whose schema is stricter than the spec's: the error lands on the spec field, not the release."""

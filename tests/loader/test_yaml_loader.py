@@ -107,16 +107,62 @@ def test_real_environment_specs_load():
         assert isinstance(r.data, dict)
 
 
-def test_yaml_11_scalar_resolution_and_strings_kept(tmp_path):
-    r = load(tmp_path, "a: yes\nb: 'yes'\nc: 0b101\nd: 0x1F\ne: 1_000\nf: .inf\ng: ~\nh: 2001-12-14\n"
-                       "i: 2001-12-14t21:59:43.10-05:00\nj: =\nk: 1.5\nl: \"123\"\nm:\nn: 010\n")
+def test_yaml_12_core_scalar_resolution_and_strings_kept(tmp_path):
+    r = load(tmp_path, "a: true\nb: 'yes'\nc: '0o17'\nd: 0x1F\ne: 1000\nf: .inf\ng: ~\nh: 2001-12-14\n"
+                       "i: 2001-12-14t21:59:43.10-05:00\nj: =\nk: 1.5\nl: \"123\"\nm:\nnn: 0\no: 1.5e+3\n"
+                       "p: -.inf\nq: FALSE\nr: \"072600\"\n")
     assert r.problems == []
     d = r.data
-    assert d["a"] is True and d["b"] == "yes"
-    assert d["c"] == 5 and d["d"] == 31 and d["e"] == 1000
-    assert d["f"] == float("inf") and d["g"] is None and d["m"] is None
+    assert d["a"] is True and d["b"] == "yes" and d["q"] is False
+    assert d["c"] == "0o17" and d["d"] == 31 and d["e"] == 1000 and d["nn"] == 0
+    assert d["f"] == float("inf") and d["p"] == float("-inf") and d["g"] is None and d["m"] is None
     assert d["h"] == "2001-12-14" and d["i"] == "2001-12-14t21:59:43.10-05:00"  # timestamps stay strings
-    assert d["j"] == "=" and d["k"] == 1.5 and d["l"] == "123" and d["n"] == 8
+    assert d["j"] == "=" and d["k"] == 1.5 and d["l"] == "123" and d["o"] == 1500.0 and d["r"] == "072600"
+
+
+@pytest.mark.parametrize("value, yaml12, yaml11", [
+    ("yes", "string 'yes'", "boolean true"),
+    ("No", "string 'No'", "boolean false"),
+    ("on", "string 'on'", "boolean true"),
+    ("OFF", "string 'OFF'", "boolean false"),
+    ("y", "string 'y'", "boolean true"),
+    ("n", "string 'n'", "boolean false"),
+    ("072600", "integer 72600", "integer 30080"),
+    ("010", "integer 10", "integer 8"),
+    ("1:20", "string '1:20'", "integer 80"),
+    ("1:20.5", "string '1:20.5'", "number 80.5"),
+    ("1_000", "string '1_000'", "integer 1000"),
+    ("0b101", "string '0b101'", "integer 5"),
+    ("1e3", "number 1000.0", "string '1e3'"),
+    ("0o17", "integer 15", "string '0o17'"),
+    ("-.5", "number -0.5", "string '-.5'"),
+    ("08", "integer 8", "string '08'"),
+])
+def test_hg010_ambiguous_plain_scalars(tmp_path, value, yaml12, yaml11):
+    r = load(tmp_path, f"a: 1\nb:\n  c: [x, {value}]\n")
+    [p] = r.problems
+    assert (p.code, p.location.line, p.location.column, p.path) == ("HG010", 3, 10, "/b/c/1")
+    assert f"read as {yaml12} by YAML 1.2" in p.message and f"as {yaml11} by YAML 1.1" in p.message
+    assert f'Quote it ("{value}") if it is text' in p.hint
+    assert r.data is None
+    # Quoted, the same characters are the string they look like.
+    for quoted in (f"'{value}'", f'"{value}"'):
+        ok = load(tmp_path, f"a: 1\nb:\n  c: [x, {quoted}]\n")
+        assert ok.problems == [] and ok.data == {"a": 1, "b": {"c": ["x", value]}}
+
+
+def test_hg010_hint_names_the_unambiguous_spellings(tmp_path):
+    [p] = load(tmp_path, "public: yes\n").problems
+    assert p.hint == 'Quote it ("yes") if it is text, or write true if you mean boolean true.'
+    [p] = load(tmp_path, "mode: 072600\n").problems
+    assert p.hint == ('Quote it ("072600") if it is text, or write 30080 if you mean integer 30080 or 72600 if you '
+                      "mean integer 72600.")
+
+
+def test_hg010_on_keys_and_every_occurrence(tmp_path):
+    r = load(tmp_path, "on: 1\nx:\n  - no\n  - 'no'\n  - 1_0\n")
+    assert [(p.code, p.location.line, p.location.column) for p in r.problems] == [
+        ("HG010", 1, 1), ("HG010", 3, 5), ("HG010", 5, 5)]
 
 
 def test_bom_is_stripped(tmp_path):
@@ -127,8 +173,8 @@ def test_bom_is_stripped(tmp_path):
 
 
 def test_crlf_line_endings(tmp_path):
-    r = load(tmp_path, b"a: 1\r\nb:\r\n  - x\r\n  - y\r\nc: \"q\"\r\n")
-    assert r.problems == [] and r.data == {"a": 1, "b": ["x", "y"], "c": "q"}
+    r = load(tmp_path, b"a: 1\r\nb:\r\n  - x\r\n  - z\r\nc: \"q\"\r\n")
+    assert r.problems == [] and r.data == {"a": 1, "b": ["x", "z"], "c": "q"}
     assert r.positions[("b", 1)] == (4, 5) and r.positions[("c",)] == (5, 4)
     bad = load(tmp_path, b"a: 1\r\nb: 2\r\na: 3\r\n")
     assert only(bad, "HG002")[:2] == (3, 1)
@@ -301,7 +347,7 @@ def test_hg001_control_character(tmp_path):
 @pytest.mark.parametrize("text, pos, word", [
     ("a: 1\n1: x\n", (2, 1), "integer"),
     ("a: 1\nnull: x\n", (2, 1), "null"),
-    ("a: 1\nyes: x\n", (2, 1), "boolean"),
+    ("a: 1\ntrue: x\n", (2, 1), "boolean"),
     ("a: 1\n1.5: x\n", (2, 1), "number"),
     ("a: 1\n? [a]\n: b\n", (2, 3), "sequence"),
     ("a: 1\n{x: 1}: b\n", (2, 1), "mapping"),
@@ -313,8 +359,8 @@ def test_hg001_non_string_keys(tmp_path, text, pos, word):
 
 
 def test_quoted_number_keys_and_date_keys_are_strings(tmp_path):
-    r = load(tmp_path, "'1': x\n\"null\": y\n2024-01-01: z\n")
-    assert r.problems == [] and r.data == {"1": "x", "null": "y", "2024-01-01": "z"}
+    r = load(tmp_path, "'1': x\n\"null\": w\n2024-01-01: z\n")
+    assert r.problems == [] and r.data == {"1": "x", "null": "w", "2024-01-01": "z"}
 
 
 def test_hg001_integer_too_large(tmp_path):
@@ -397,7 +443,7 @@ def test_hg003_anchor_and_alias(tmp_path):
 
 
 def test_hg003_merge_key(tmp_path):
-    r = load(tmp_path, "a: 1\nb:\n  <<: {x: 1}\n  y: 2\n")
+    r = load(tmp_path, "a: 1\nb:\n  <<: {x: 1}\n  z: 2\n")
     line, col, msg = only(r, "HG003")
     assert (line, col) == (3, 3) and "<<" in msg
 

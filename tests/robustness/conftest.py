@@ -48,7 +48,6 @@ def versions(tmp_path_factory) -> Versions:
         root = make_multi_repo(tmp_path_factory.mktemp(f"version-{name}") / "repo", ENVIRONMENTS, name)
         result = run_hubgen(["render"], cwd=root)
         assert result.rc == 0, result
-        shutil.rmtree(root / ".hubgen", ignore_errors=True)
         out[name] = Version(name, root, generated_files(root), directories(root))
     a, b = out["A"], out["B"]
     for env in a.files:  # every environment really changes between the versions

@@ -16,6 +16,7 @@ import re
 import shutil
 from pathlib import Path
 
+from generator.safefs import TEMP_RE
 from tests.conftest import REPO_ROOT
 
 DEV_SPEC = (REPO_ROOT / "environments" / "dev" / "environment.yaml").read_text(encoding="utf-8")
@@ -83,7 +84,7 @@ def write_specs(root: Path, count: int, version: str) -> None:
 def generated_files(root: Path) -> dict[str, dict[str, bytes]]:
     """environment -> {repo-relative path: bytes} of every file in its generated folders.
 
-    hubgen's rename probes (``.hubgen-probe``) are left out: they are transient and checked apart.
+    hubgen's temporary files (``.<name>.hubgen-<hex>.tmp``) are left out: see :func:`temp_files`.
     """
     out: dict[str, dict[str, bytes]] = {}
     envs = root / "environments"
@@ -94,11 +95,12 @@ def generated_files(root: Path) -> dict[str, dict[str, bytes]]:
             if not base.is_dir():
                 continue
             for f in sorted(base.rglob("*")):
-                if f.is_file() and f.name != ".hubgen-probe":
+                if f.is_file() and not TEMP_RE.match(f.name):
                     files[f.relative_to(root).as_posix()] = f.read_bytes()
         out[env.name] = files
     return out
 
 
-def probes(root: Path) -> list[str]:
-    return sorted(p.relative_to(root).as_posix() for p in (root / "environments").rglob(".hubgen-probe"))
+def temp_files(root: Path) -> list[str]:
+    """Temporary files a killed hubgen left next to their targets."""
+    return sorted(p.relative_to(root).as_posix() for p in (root / "environments").rglob("*") if TEMP_RE.match(p.name))

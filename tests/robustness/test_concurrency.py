@@ -1,9 +1,9 @@
 """Concurrent hubgen runs on one repository are serialised by its lock, never interleaved.
 
 To make the overlap certain rather than likely, the first run is frozen with SIGSTOP right after it
-committed (while it holds the lock with files still to move into place) until the second run says
-it is waiting; without the lock each scenario below ends in a mixed tree or a reader seeing a
-half-written environment.
+replaced its first file (while it holds the lock with files still to rename into place) until the
+second run says it is waiting; without the lock each scenario below ends in a mixed tree or a reader
+seeing a half-written environment.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ WAITING = "waiting for another hubgen run"
 
 
 def _start(root: Path, *args: str, slow: str | None = None) -> subprocess.Popen:
-    extra = {"HUBGEN_TEST_SLOW_COMMIT": slow} if slow else {}
+    extra = {"HUBGEN_TEST_SLOW_WRITE": slow} if slow else {}
     return subprocess.Popen([*hubgen_command(), *args], cwd=root, env=_clean_env(extra), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
@@ -35,16 +35,15 @@ def _finish(proc: subprocess.Popen) -> tuple[int, str, str]:
     return proc.returncode, out, err
 
 
-def _freeze_after_commit(root: Path, proc: subprocess.Popen) -> None:
-    """Stop ``proc`` (SIGSTOP) once it has committed its journal, before it finished moving files."""
-    marker = root / ".hubgen" / "txn" / "COMMITTED"
+def _freeze_after_commit(root: Path, proc: subprocess.Popen, old: Version) -> None:
+    """Stop ``proc`` (SIGSTOP) once it has renamed its first file into place, before it finished."""
     end = time.monotonic() + 60
-    while not marker.exists():
-        assert proc.poll() is None, "the first render ended before it committed"
+    while generated_files(root) == old.files:
+        assert proc.poll() is None, "the first render ended before it replaced a file"
         assert time.monotonic() < end
         time.sleep(0.001)
     proc.send_signal(signal.SIGSTOP)
-    assert marker.exists(), "the first render finished before it could be frozen"
+    assert proc.poll() is None, "the first render finished before it could be frozen"
 
 
 def _wait_until_waiting(proc: subprocess.Popen) -> str:
@@ -70,7 +69,7 @@ def test_a_second_render_waits_for_the_first_and_then_sees_its_complete_result(v
     again. The second run must wait, find B complete, and leave exactly A."""
     root = versions.start(tmp_path / "repo", versions.a, versions.b)
     first = _start(root, "render", slow=SLOW)
-    _freeze_after_commit(root, first)
+    _freeze_after_commit(root, first, versions.a)
     write_specs(root, ENVIRONMENTS, "A")
     second = _start(root, "render")
     try:
@@ -103,7 +102,7 @@ def test_a_check_never_sees_a_half_written_tree(versions: Versions, tmp_path: Pa
     the tree up to date -- never the drift of a half-applied render."""
     root = versions.start(tmp_path / "repo", versions.a, versions.b)
     writer = _start(root, "render", slow=SLOW)
-    _freeze_after_commit(root, writer)
+    _freeze_after_commit(root, writer, versions.a)
     checker = _start(root, "render", "--check")
     try:
         _wait_until_waiting(checker)
@@ -121,8 +120,7 @@ def test_checks_share_the_lock_and_writers_wait_for_them(versions: Versions, tmp
     """Readers do not queue behind each other (two `render --check` runs hold the lock together),
     but a writer waits until the readers are done."""
     root = versions.start(tmp_path / "repo", versions.a, versions.b)
-    (root / ".hubgen").mkdir(exist_ok=True)
-    fd = os.open(root / ".hubgen" / "lock", os.O_RDWR | os.O_CREAT)
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)  # the lock is the repository folder itself
     try:
         fcntl.flock(fd, fcntl.LOCK_SH)  # a reader holds the lock
         rc, out, err = _finish(_start(root, "render", "--check"))

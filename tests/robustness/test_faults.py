@@ -22,7 +22,7 @@ import pytest
 from tests.conftest import run_hubgen, tree_state
 
 from .conftest import ENVIRONMENTS, Versions
-from .synthetic import env_name, probes, write_specs
+from .synthetic import env_name, temp_files, write_specs
 
 
 def _mount(*args: str) -> None:
@@ -56,13 +56,12 @@ def _assert_clean_failure(result, root: Path, before: dict, *words: str) -> None
     for word in words:
         assert word in result.stderr, result
     assert tree_state(root) == before  # same bytes, same mtimes: nothing was touched
-    assert not (root / ".hubgen" / "txn").exists()
-    assert not probes(root)
+    assert not temp_files(root)
 
 
 def test_read_only_generated_folder(versions: Versions, tmp_path: Path) -> None:
-    """One environment's hubs/ folder is on a read-only mount: the render fails before its commit
-    point, so no environment changes (a render is all-or-nothing)."""
+    """One environment's hubs/ folder is on a read-only mount: the render fails while it stages the new
+    files, before the first is renamed into place, so no environment changes."""
     root = versions.start(tmp_path / "repo", versions.a, versions.b)
     before = tree_state(root)
     with read_only(root / "environments" / env_name(3) / "hubs"):
@@ -78,9 +77,8 @@ def test_read_only_generated_folder(versions: Versions, tmp_path: Path) -> None:
 
 def test_read_only_repository(versions: Versions, tmp_path: Path) -> None:
     """A read-only checkout: `render` says so and exits 1; `validate` and `render --check`, which
-    only read, still work (they need no lock where nothing can write)."""
+    only read, still work (the lock is on the repository folder and writes nothing)."""
     root = versions.start(tmp_path / "repo", versions.b, versions.b)
-    shutil.rmtree(root / ".hubgen", ignore_errors=True)
     write_specs(root, ENVIRONMENTS, "A")
     before = tree_state(root)
     with read_only(root):
@@ -121,7 +119,7 @@ def _fill(disk: Path, leave: int) -> None:
 
 def test_full_disk(versions: Versions, tiny_disk: Path) -> None:
     """A repository on a full 1 MiB tmpfs with 0 KiB to 1 MiB left (so the render runs out of space
-    creating its lock, while staging the first or the second environment, or not at all): every
+    while staging the first or the second environment's files, or not at all): every
     render either completes or fails with "no space left on device", exit 1 and the tree untouched."""
     outcomes = []
     for leave in (0, 16384, 49152, 81920, 114688, 1 << 20):
@@ -136,7 +134,6 @@ def test_full_disk(versions: Versions, tiny_disk: Path) -> None:
         for i in range(2):
             shutil.copytree(versions.a.template / "environments" / env_name(i), root / "environments" / env_name(i))
         write_specs(root, 2, "B")
-        (root / ".hubgen").mkdir()  # as after any earlier run (holds the lock)
         before = tree_state(root)
         _fill(tiny_disk, leave)
         result = run_hubgen(["render"], cwd=root)

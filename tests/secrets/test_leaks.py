@@ -97,7 +97,9 @@ GH = fake("github")
 SPEC_CASES = [
     Case("dummy-password-in-values",
          spec(values(f"hub:\n  config:\n    DummyAuthenticator:\n      password: {PW}")),
-         (Expect("HG301", DEV, PW, ("hubs[0].values.hub.config.DummyAuthenticator.password",)),), PW),
+         (Expect("HG301", DEV, PW, ("hubs[0].values.hub.config.DummyAuthenticator.password",)),
+          # and the password is hubgen's to place (from the Secret): owned
+          Expect("HG218", DEV, f"password: {PW}", ("auth.passwordSecret",))), PW),
     Case("proxy-secret-token-in-values",
          spec(values(f"proxy:\n  secretToken: \"{HEX}\"")),
          (Expect("HG301", DEV, f'"{HEX}"', ("hubs[0].values.proxy.secretToken",)),), HEX),
@@ -106,7 +108,7 @@ SPEC_CASES = [
          (Expect("HG301", DEV, PW, ("cookieSecret",)),), PW),
     Case("oauth-client-secret-in-values",
          spec(values(f"hub:\n  config:\n    GitHubOAuthenticator:\n      client_secret: {PW}")),
-         (Expect("HG301", DEV, PW, ("client_secret",)),), PW),
+         (Expect("HG301", DEV, PW, ("client_secret",)), Expect("HG218", DEV, f"client_secret: {PW}")), PW),
     Case("aws-secret-key-under-innocent-name",
          spec(extra_env("S3_HELPER", AWS_SECRET)),
          (Expect("HG301", DEV, f'"{AWS_SECRET}"', ("AWS secret access key",)),), AWS_SECRET),
@@ -123,7 +125,8 @@ SPEC_CASES = [
     Case("git-url-with-password-in-values",
          spec(values(f"singleuser:\n  lifecycleHooks:\n    postStart:\n      exec:\n        command:\n"
                      f"        - git\n        - clone\n        - https://bot:{PW}@github.com/asfadmin/x.git")),
-         (Expect("HG301", DEV, "https://bot:", ("URL with an embedded password",)),), PW),
+         (Expect("HG301", DEV, "https://bot:", ("URL with an embedded password",)),
+          Expect("HG218", DEV, "postStart:", ("gitpuller",))), PW),
     Case("kubernetes-env-entry-with-password",
          spec(values(f"hub:\n  extraEnv:\n  - name: DB_PASSWORD\n    value: {PW}")),
          (Expect("HG301", DEV, PW, ("DB_PASSWORD",)),), PW),
