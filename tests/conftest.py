@@ -90,6 +90,25 @@ def invoke_hubgen(args: Sequence[str]) -> Result:
     return Result(args, result.exit_code, result.stdout, stderr)
 
 
+def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The caller's environment without GIT_* (a test run from inside a git hook must not leak into
+    the temporary repositories) and with a fixed identity."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update({"GIT_AUTHOR_NAME": "hubgen test", "GIT_AUTHOR_EMAIL": "test@example.invalid",
+                "GIT_COMMITTER_NAME": "hubgen test", "GIT_COMMITTER_EMAIL": "test@example.invalid",
+                "GIT_CONFIG_NOSYSTEM": "1"})
+    env.update(extra or {})
+    return env
+
+
+def git(repo: Path, *args: str, check: bool = True) -> str:
+    """git in ``repo`` (see :func:`git_env`); its stdout. Fails the test when git fails (``check``)."""
+    proc = subprocess.run(["git", *args], cwd=repo, env=git_env(), capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
+    return proc.stdout
+
+
 def make_repo(dest: Path, *, git: bool = True) -> Path:
     """Copy the repository parts of this checkout to ``dest`` (created) and optionally ``git init`` it."""
     dest.mkdir(parents=True, exist_ok=True)

@@ -6,15 +6,8 @@ test_bad_inputs.py concatenates into ``CASES``.
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
-
-import pytest
-
-from generator.loader import MAX_DEPTH
 
 from .specs import REPO_ROOT, example_text, position, replace_once, spec_path
 
@@ -158,7 +151,7 @@ def second_env(mutate: Callable[[str], str]) -> Callable[[], dict[str, str | byt
 
 
 BILLION_LAUGHS = "\n".join(
-    [f'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
     + [f"{c}: &{c} [{','.join(['*' + p] * 9)}]" for p, c in zip("abcdefgh", "bcdefghi")]
 ) + "\n"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"

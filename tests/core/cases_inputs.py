@@ -3,7 +3,6 @@ Concatenated into test_bad_inputs.CASES."""
 
 from __future__ import annotations
 
-from .badinput import *  # noqa: F401,F403
 from .badinput import ACCOUNT, Case, Expect, at, chain, dev, dev_text, start, sub
 from .specs import replace_once, spec_path
 

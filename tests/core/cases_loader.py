@@ -7,7 +7,7 @@ refuses every one that a YAML 1.1 reader (PyYAML, Helm's go-yaml) would read as 
 
 from __future__ import annotations
 
-from .badinput import *  # noqa: F401,F403
+
 from .badinput import Case, Expect, at, chain, dev, insert_after, sub
 
 DESCRIPTION = "description: ASF JupyterHub development environment (values from the original operations guide).\n"

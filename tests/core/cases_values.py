@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 
-from .badinput import *  # noqa: F401,F403
 from .badinput import Case, Expect, at, dev
 from .specs import example_text
 

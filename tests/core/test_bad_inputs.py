@@ -32,10 +32,10 @@ import pytest
 
 from generator.loader import MAX_DEPTH
 
-from .badinput import *  # noqa: F401,F403
-from .badinput import (ACCOUNT, DEV, DEV2, DEV_SECRET, PLAIN_SECRET, Case, Expect, _invalid_utf8, at, chain, dev,
-                       dev_hubs, dev_text, hub, hub_secret, insert_after, replace_line, second_env, start, sub)
-from .specs import REPO_ROOT, example_text, position, replace_once, spec_path
+from .badinput import (ACCOUNT, AWS_SECRET, BILLION_LAUGHS, Case, DEV, DEV2, DEV_SECRET, EXTRA_SECRET, Expect,
+                       GITHUB_TOKEN, OAUTH_BLOCK, PLAIN_SECRET, PNG, PRIVATE_KEY, STACK_LINE, _invalid_utf8, at, chain,
+                       dev, dev_hubs, dev_text, insert_after, replace_line, second_env, start, sub)
+from .specs import REPO_ROOT, replace_once
 
 
 CASES: list[Case] = [

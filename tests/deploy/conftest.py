@@ -22,7 +22,6 @@ import functools
 import json
 import logging
 import os
-import subprocess
 import traceback
 import urllib.request
 from dataclasses import dataclass
@@ -32,6 +31,8 @@ from typing import Any, Callable, Sequence
 import boto3
 import pytest
 import yaml
+
+from tests.conftest import Result, git  # noqa: F401 (git: re-exported for the deploy tests)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "553778890976"  # aws.accountId of the example specs
@@ -164,23 +165,6 @@ def aws(moto_url, monkeypatch) -> Aws:
     return Aws(moto_url, env)
 
 
-@dataclass(frozen=True)
-class Result:
-    """One CLI run (the same shape as the run_hubgen fixture's results)."""
-
-    args: tuple[str, ...]
-    rc: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-    def __str__(self) -> str:
-        return f"hubgen {' '.join(self.args)} -> rc={self.rc}\n--- stdout\n{self.stdout}--- stderr\n{self.stderr}"
-
-
 @pytest.fixture(name="invoke_hubgen")
 def invoke_hubgen_with_env() -> Callable[..., Result]:
     """The CLI in-process (typer's CliRunner on generator.cli.app:app) with environment variables, like
@@ -199,17 +183,6 @@ def invoke_hubgen_with_env() -> Callable[..., Result]:
         return Result(args, result.exit_code, result.stdout, stderr)
 
     return invoke
-
-
-def git(repo: Path, *args: str) -> str:
-    """git in ``repo`` with a fixed identity and none of the caller's GIT_* settings; stdout."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update({"GIT_AUTHOR_NAME": "hubgen test", "GIT_AUTHOR_EMAIL": "test@example.invalid",
-                "GIT_COMMITTER_NAME": "hubgen test", "GIT_COMMITTER_EMAIL": "test@example.invalid",
-                "GIT_CONFIG_NOSYSTEM": "1"})
-    proc = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, f"git {' '.join(args)}: {proc.stdout}{proc.stderr}"
-    return proc.stdout
 
 
 def commit(repo: Path, message: str = "change") -> None:

@@ -7,31 +7,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import git, git_env  # noqa: F401 (re-exported for the tests here)
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The caller's environment without GIT_* (a test run from inside a git hook must not leak into
-    the temporary repositories) and with a fixed identity."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update({"GIT_AUTHOR_NAME": "hubgen test", "GIT_AUTHOR_EMAIL": "test@example.invalid",
-                "GIT_COMMITTER_NAME": "hubgen test", "GIT_COMMITTER_EMAIL": "test@example.invalid",
-                "GIT_CONFIG_NOSYSTEM": "1"})
-    env.update(extra or {})
-    return env
-
-
-def git(repo: Path, *args: str, check: bool = True) -> str:
-    proc = subprocess.run(["git", *args], cwd=repo, env=git_env(), capture_output=True, text=True)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"git {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
-    return proc.stdout
 
 
 def commit_all(repo: Path, message: str) -> str:

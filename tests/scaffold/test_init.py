@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.conftest import git
+
 from generator import __version__
 from generator.scaffold import managed
 
@@ -20,12 +22,6 @@ from .util import ROOT, set_args
 def init(hubgen_fast, target: Path, age: str, *extra: str):
     return hubgen_fast(["init", target, "--no-input", "--sops-age", age, "--project", "Course hubs", *set_args(),
                         *extra])
-
-
-def git(cwd: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
-                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
-                        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"})
 
 
 @pytest.fixture(scope="module")

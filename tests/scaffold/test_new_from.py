@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_repo
+from tests.conftest import git, make_repo
 
 from .util import ROOT, run
 
@@ -273,16 +273,6 @@ def kms_url():
             yield f"http://{host}:{port}"
         finally:
             server.stop()
-
-
-def git(cwd: Path, *args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update({"GIT_AUTHOR_NAME": "hubgen test", "GIT_AUTHOR_EMAIL": "test@example.invalid",
-                "GIT_COMMITTER_NAME": "hubgen test", "GIT_COMMITTER_EMAIL": "test@example.invalid",
-                "GIT_CONFIG_NOSYSTEM": "1"})
-    proc = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, f"git {' '.join(args)}: {proc.stdout}{proc.stderr}"
-    return proc.stdout
 
 
 def test_fresh_clone_new_from_dev_validates_at_once(tmp_path: Path, kms_url: str):

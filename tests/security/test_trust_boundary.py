@@ -13,24 +13,14 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_repo, run_hubgen, tree_hashes
+from tests.conftest import git, make_repo, run_hubgen, tree_hashes
 
 DEV = "environments/dev"
 RELEASE = f"{DEV}/hubs/dev/helmrelease.yaml"
-GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@example.org"}
-
-
-def git(cwd: Path, *args: str) -> str:
-    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, **GIT_ENV, "GIT_CEILING_DIRECTORIES": str(cwd.parent)})
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
 
 
 def fresh_clone(tmp_path: Path, plant) -> Path:
@@ -144,7 +134,7 @@ def test_3_generated_file_replaced_by_a_folder_is_reported_and_never_jams(repo: 
     assert check.rc == 1 and "HG407" in check.stdout and RELEASE in check.stdout, check
     result = run_hubgen(["render"], cwd=repo)
     assert result.rc == 1 and "HG407" in result.stderr and "nothing was changed" in result.stderr, result
-    assert f"remove it, then run `hubgen render dev`" in result.stderr, result
+    assert "remove it, then run `hubgen render dev`" in result.stderr, result
     assert tree_hashes(repo) == before
     # Every other command still works while the folder is there...
     assert run_hubgen(["validate"], cwd=repo).rc == 0
