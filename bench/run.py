@@ -4,6 +4,7 @@
     .venv/bin/python bench/run.py                # full run (a few minutes), prints the table
     .venv/bin/python bench/run.py --quick        # fewer runs and sizes, for a smoke test
     .venv/bin/python bench/run.py --markdown     # ... and writes the results into docs/performance.md
+    .venv/bin/python bench/run.py --only help,validate-env,hook-stack   # a subset (see --list)
 
 What it does (see bench/README.md):
 
@@ -13,10 +14,11 @@ What it does (see bench/README.md):
    100-environment repositories are copies of its first environments.
 2. Measures real ``hubgen`` processes, as medians of repeated runs: ``validate``, ``render`` (every
    generated file made stale before each run, so all are rewritten), ``render --check``, ``lint``
-   cold (empty cache) and warm (the cache the cold run left), and, in the 500-environment
-   repository, the pre-commit hooks for a one-environment change (``pre-commit run --files`` on
+   cold (empty cache) and warm (the cache the cold run left); ``hubgen --help``, ``--version`` and
+   ``validate ENV`` (one environment of the largest repository); and, in the largest repository, the
+   pre-commit hook (``hubgen hook all``) for a one-environment change (``pre-commit run --files`` on
    the changed spec and generated files, a new change each run; a hub change and a stack change
-   with the hubgen caches warm, a stack change with them cold).
+   with the hubgen caches warm, a stack change with them cold), with a breakdown.
 3. Measures the naive baseline -- the cfn-lint CLI and the kubeconform CLI run once per
    environment as separate processes -- on a sample of environments and extrapolates it.
 
@@ -78,6 +80,24 @@ def run(args: list[str], cwd: Path, env: dict[str, str], ok: tuple[int, ...] = (
         raise BenchError(f"{' '.join(args)} (in {cwd}) exited {proc.returncode}:\n{proc.stdout[-3000:]}"
                          f"{proc.stderr[-3000:]}")
     return seconds, proc.stdout + proc.stderr
+
+
+def cpu_times() -> tuple[int, int] | None:
+    """(steal, total) jiffies of all CPUs so far (/proc/stat), or None."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError, IndexError):
+        return None
+    return (fields[7] if len(fields) > 7 else 0), sum(fields[:8])
+
+
+def steal_since(start: tuple[int, int] | None) -> str:
+    """The share of CPU time the hypervisor gave to other machines since ``start`` (a busy host slows every
+    measurement; the load average does not show it)."""
+    end = cpu_times()
+    if start is None or end is None or end[1] <= start[1]:
+        return "n/a"
+    return f"{100 * (end[0] - start[0]) / (end[1] - start[1]):.1f}%"
 
 
 def load() -> str:
@@ -206,7 +226,14 @@ def generated_dirs(repo: Path) -> list[Path]:
                                                                                         "hubs")) if d.is_dir()]
 
 
-def measure_size(repo: Path, size: int, repeats: int, work: Path, charts: Path, log) -> list[Row]:
+#: Measurements per repository size, in the largest repository, and of the naive baseline (names for --only).
+SIZE_MEASURES = ("validate", "render", "render-check", "lint-cold", "lint-warm")
+REPO_MEASURES = ("help", "version", "validate-env", "hook-hub", "hook-stack", "hook-cold", "breakdown")
+ALL_MEASURES = (*SIZE_MEASURES, *REPO_MEASURES, "naive")
+
+
+def measure_size(repo: Path, size: int, repeats: int, work: Path, charts: Path, log,
+                 only: set[str] = frozenset(ALL_MEASURES)) -> list[Row]:
     rows = []
     env = base_env(work / f"cache-{size}-warm")
     env["HUBGEN_CHART_CACHE"] = str(charts)
@@ -222,7 +249,8 @@ def measure_size(repo: Path, size: int, repeats: int, work: Path, charts: Path, 
         rows.append(row)
         return row
 
-    timed("validate", [*HUBGEN, "validate"])
+    if "validate" in only:
+        timed("validate", [*HUBGEN, "validate"])
 
     def outdate(_: int) -> None:
         """Make every generated file stale (as after a hubgen upgrade that changes every output)."""
@@ -232,8 +260,14 @@ def measure_size(repo: Path, size: int, repeats: int, work: Path, charts: Path, 
                     with open(f, "a") as fh:
                         fh.write("\n")
 
-    timed("render", [*HUBGEN, "render"], before=outdate)
-    timed("render --check", [*HUBGEN, "render", "--check"])
+    if "render" in only:
+        timed("render", [*HUBGEN, "render"], before=outdate)
+        if "render-check" not in only:
+            run([*HUBGEN, "render"], repo, env)  # leave the tree up to date
+    if "render-check" in only:
+        timed("render --check", [*HUBGEN, "render", "--check"])
+    if not only & {"lint-cold", "lint-warm"}:
+        return rows
 
     def cold_env(i: int) -> dict[str, str]:
         e = dict(env)
@@ -241,11 +275,15 @@ def measure_size(repo: Path, size: int, repeats: int, work: Path, charts: Path, 
         return e
 
     cold_runs = min(repeats, 3 if size > 100 else 2)  # the slowest measurement (fixed costs dominate when small)
-    timed("lint (cold)", [*HUBGEN, "lint"], env_for=cold_env, runs=cold_runs)
     warm = work / f"cache-{size}-warm"
-    shutil.rmtree(warm, ignore_errors=True)
-    shutil.copytree(work / f"cache-{size}-cold-{cold_runs - 1}", warm)
-    timed("lint (warm)", [*HUBGEN, "lint"])
+    if "lint-cold" in only or not warm.is_dir():  # the warm measurement starts from a cold run's cache
+        timed("lint (cold)", [*HUBGEN, "lint"], env_for=cold_env, runs=cold_runs if "lint-cold" in only else 1)
+        if "lint-cold" not in only:
+            rows.pop()
+        shutil.rmtree(warm, ignore_errors=True)
+        shutil.copytree(work / f"cache-{size}-cold-{(cold_runs if 'lint-cold' in only else 1) - 1}", warm)
+    if "lint-warm" in only:
+        timed("lint (warm)", [*HUBGEN, "lint"])
     for i in range(cold_runs):
         shutil.rmtree(work / f"cache-{size}-cold-{i}", ignore_errors=True)
     return rows
@@ -290,9 +328,9 @@ def change_one_environment(repo: Path, i: int, env: dict[str, str], stack: bool)
     name = hook_environment(repo)
     spec = repo / "environments" / name / "environment.yaml"
     text = spec.read_text()
-    text, n = re.subn(r"^(\s+timeout:) \d+$", rf"\g<1> {3600 + 60 * (i + 1)}", text, count=1, flags=re.M)
+    text, n = re.subn(r"^(\s+timeout:) \d+$", rf"\g<1> {3600 + 60 * (i % 40000 + 1)}", text, count=1, flags=re.M)
     if stack:
-        text, m = re.subn(r"^(\s+volumeSize:) \d+$", rf"\g<1> {100 + i + 1}", text, count=1, flags=re.M)
+        text, m = re.subn(r"^(\s+volumeSize:) \d+$", rf"\g<1> {100 + i % 16000 + 1}", text, count=1, flags=re.M)
         n = min(n, m)
     if n != 1:
         raise BenchError(f"{spec}: nothing to change")
@@ -303,58 +341,116 @@ def change_one_environment(repo: Path, i: int, env: dict[str, str], stack: bool)
     return out.split()
 
 
-def measure_hook(repo: Path, repeats: int, work: Path, charts: Path, log) -> list[Row]:
-    size = len(list((repo / "environments").iterdir()))
-    warm_cache = work / f"cache-{size}-warm"
-    env = base_env(warm_cache)
+def git_commit(repo: Path, env: dict[str, str], message: str) -> None:
+    run(["git", "commit", "-q", "--allow-empty", "--no-verify", "-m", message], repo, env)
+
+
+def prepare_hook_repo(repo: Path, env: dict[str, str]) -> None:
+    """The repository as a git checkout with the pre-commit configuration (once; a reused work folder has it)."""
+    hook_config(repo)
+    if not (repo / ".git").is_dir():
+        run(["git", "init", "-q"], repo, env)
+    run(["git", "add", "-A"], repo, env)
+    git_commit(repo, env, "bench baseline")
+
+
+def hook_env(work: Path, size: int, charts: Path) -> dict[str, str]:
+    env = base_env(work / f"cache-{size}-warm")
     env["HUBGEN_CHART_CACHE"] = str(charts)
     env["PRE_COMMIT_HOME"] = str(work / "pre-commit-home")
     env["PRE_COMMIT_COLOR"] = "never"
-    hook_config(repo)
-    run(["git", "init", "-q"], repo, env)
-    run(["git", "add", "-A"], repo, env)
-    run(["git", "commit", "-q", "-m", "bench baseline", "--no-verify"], repo, env)
+    return env
+
+
+def measure_repo(repo: Path, repeats: int, work: Path, charts: Path, log, only: set[str],
+                 change: list[int]) -> list[Row]:
+    """In the largest repository: start-up (`--help`, `--version`), `validate ENV`, and the pre-commit hook for a
+    one-environment change. ``change`` counts the changes made (each run's change is new)."""
+    size = len(list((repo / "environments").iterdir()))
+    env = hook_env(work, size, charts)
+    rows: list[Row] = []
+
+    def timed(what: str, args: list[str], runs: int, cwd: Path = repo, group: str = "startup") -> None:
+        row = Row(size, what, group=group)
+        for _ in range(runs):
+            seconds, _ = run(args, cwd, env)
+            row.runs.append(seconds)
+        log(f"  {size:>4} envs  {what:<24} median {row.median:7.2f} s  runs {', '.join(f'{r:.2f}' for r in row.runs)}")
+        rows.append(row)
+
+    # Start-up: in an empty folder (no repository needed), the most frequent measurements: cheap.
+    if "help" in only:
+        timed("hubgen --help", [*HUBGEN, "--help"], max(10, repeats), cwd=work)
+    if "version" in only:
+        timed("hubgen --version", [*HUBGEN, "--version"], max(10, repeats), cwd=work)
+    name = hook_environment(repo)
+    if "validate-env" in only:
+        run([*HUBGEN, "validate", name], repo, env)  # the environment index is current, as after any earlier run
+        timed(f"hubgen validate {name}", [*HUBGEN, "validate", name], max(5, repeats))
+    hooks = [h for h in ("hook-hub", "hook-stack", "hook-cold", "breakdown") if h in only]
+    if not hooks:
+        return rows
+    if not (work / f"cache-{size}-warm" / "lint").is_dir():
+        log("  warming the cache with one `hubgen lint` (the hooks are measured with every other environment cached)")
+        run([*HUBGEN, "lint"], repo, env)
+    prepare_hook_repo(repo, env)
     precommit = [str(VENV_BIN / "pre-commit") if (VENV_BIN / "pre-commit").exists() else "pre-commit"]
-    rows = []
-    change = 0
-    for label, stack, cold in (("hook: hub change", False, False), ("hook: stack change", True, False),
-                               ("hook: stack, cold cache", True, True)):
+    for key, label, stack, cold in (("hook-hub", "hook: hub change", False, False),
+                                    ("hook-stack", "hook: stack change", True, False),
+                                    ("hook-cold", "hook: stack, cold cache", True, True)):
+        if key not in only:
+            continue
         row = Row(size, label, group="hook")
-        for i in range(1 if cold else repeats):
+        for i in range(1 if cold else max(5, repeats)):
             e = dict(env)
             if cold:
-                e["HUBGEN_CACHE_DIR"] = str(work / f"hook-cold-{i}")
-            change += 1
-            files = change_one_environment(repo, change, env, stack)
+                e["HUBGEN_CACHE_DIR"] = str(work / f"hook-cold-{change[0]}")
+            change[0] += 1
+            files = change_one_environment(repo, change[0], env, stack)
             seconds, out = run([*precommit, "run", "--files", *files], repo, e)
+            if "Passed" not in out:
+                raise BenchError(f"the hubgen hook did not run:\n{out}")
             row.runs.append(seconds)
-            run(["git", "commit", "-q", "-m", f"change {change}", "--no-verify"], repo, env)
+            git_commit(repo, env, f"change {change[0]}")
+            if cold:
+                shutil.rmtree(e["HUBGEN_CACHE_DIR"], ignore_errors=True)
         log(f"  {size:>4} envs  {label:<24} median {row.median:7.2f} s  runs {', '.join(f'{r:.2f}' for r in row.runs)}")
         rows.append(row)
-    # The hooks one by one on a stack change (warm cache): where the time goes. The first run of
-    # each hook sees the new content; cfn-lint caches it, so its later runs show the cached cost.
-    change += 1
-    files = change_one_environment(repo, change, env, True)
-    for hook in (["validate"], ["render-check"], ["lint", "--engine", "cfn-lint"], ["lint", "--engine", "kubeconform"]):
-        row = Row(size, f"hubgen hook {hook[0]}" + (f" {hook[-1]}" if len(hook) > 1 else ""), group="breakdown")
+    if "breakdown" in only:
+        rows += measure_breakdown(repo, env, log, change)
+    return rows
+
+
+#: The single-check hooks (one process each), as the default configuration ran them before `hubgen hook all`.
+SINGLE_HOOKS = (["validate"], ["render-check"], ["lint", "--engine", "cfn-lint"], ["lint", "--engine", "kubeconform"])
+
+
+def measure_breakdown(repo: Path, env: dict[str, str], log, change: list[int]) -> list[Row]:
+    """Where a stack change's hook time goes, on one new stack change: `hubgen hook all` alone (first on the new
+    content: cfn-lint evaluates the template with the new parameters; then again: every engine result cached),
+    without cfn-lint, and the four single-check hooks one process each (the layout before `hook all`)."""
+    size = len(list((repo / "environments").iterdir()))
+    rows = []
+    change[0] += 1
+    files = change_one_environment(repo, change[0], env, True)
+
+    def twice(what: str, commands: list[list[str]]) -> None:
+        row = Row(size, what, group="breakdown")
         for _ in range(2):
-            seconds, _ = run([*HUBGEN, "hook", *hook, *files], repo, env)
-            row.runs.append(seconds)
-        log(f"  {size:>4} envs    {row.what:<30} runs {', '.join(f'{r:.2f}' for r in row.runs)}")
+            total = 0.0
+            for args in commands:
+                seconds, _ = run(args, repo, env)
+                total += seconds
+            row.runs.append(total)
+        log(f"  {size:>4} envs    {row.what:<44} runs {', '.join(f'{r:.2f}' for r in row.runs)}")
         rows.append(row)
-    # What the same four hooks cost in one process (start-up paid once): not how pre-commit runs
-    # them today, measured to show how much of the hook time is per-process start-up.
-    row = Row(size, "the four hooks in one process", group="breakdown")
-    script = ("import sys\nfrom generator.cli.app import app\n"
-              "for hook in (['validate'], ['render-check'], ['lint', '--engine', 'cfn-lint'], "
-              "['lint', '--engine', 'kubeconform']):\n"
-              "    try:\n        app(['hook', *hook, *sys.argv[1:]], prog_name='hubgen', standalone_mode=False)\n"
-              "    except SystemExit as e:\n        assert not e.code, (hook, e.code)\n")
-    for _ in range(2):
-        seconds, _ = run([str(PYTHON), "-c", script, *files], repo, env)
-        row.runs.append(seconds)
-    log(f"  {size:>4} envs  {row.what:<24} median {row.median:7.2f} s  runs {', '.join(f'{r:.2f}' for r in row.runs)}")
-    rows.append(row)
+
+    twice("hubgen hook all", [[*HUBGEN, "hook", "all", *files]])
+    twice("hubgen hook all --skip cfn-lint", [[*HUBGEN, "hook", "all", "--skip", "cfn-lint", *files]])
+    change[0] += 1
+    files = change_one_environment(repo, change[0], env, True)
+    twice("the four single hooks, one process each", [[*HUBGEN, "hook", *h, *files] for h in SINGLE_HOOKS])
+    git_commit(repo, env, f"change {change[0]}")
     return rows
 
 
@@ -418,87 +514,147 @@ def machine() -> dict[str, str]:
         pass
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
     dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True).stdout
-    hubgen = subprocess.run([*HUBGEN, "--version"], capture_output=True, text=True).stdout.strip()
+    hubgen = (subprocess.run([*HUBGEN, "--version"], capture_output=True, text=True).stdout.strip().splitlines()
+              or ["hubgen ?"])[0]
+    # How fast the machine is right now (shared hosts vary by 1.5-2x over an hour): the median start-up of a bare
+    # interpreter and a fixed loop, to tell a slow run from a slow hubgen.
+    probes = []
+    for _ in range(5):
+        start = time.perf_counter()
+        subprocess.run([str(PYTHON), "-S", "-c", "sum(i * i for i in range(10**6))"], check=True)
+        probes.append(time.perf_counter() - start)
     return {
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "cpus": str(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()),
         "cpu": cpu, "ram": ram, "python": platform.python_version(), "os": platform.platform(),
         "hubgen": hubgen, "commit": (commit.strip() or "unknown") + (" (with uncommitted changes)" if dirty else ""),
+        "probe": f"{statistics.median(probes):.3f} s",
     }
+
+
+def _md_table(head: list[str], body: list[list[str]], markdown: bool, align: str = "l") -> list[str]:
+    if markdown:
+        return ["| " + " | ".join(head) + " |",
+                "|" + "|".join(["---"] + [("---:" if align == "r" else "---")] * (len(head) - 1)) + "|",
+                *["| " + " | ".join(r) + " |" for r in body]]
+    widths = [max(len(str(x[i])) for x in [head, *body]) for i in range(len(head))]
+    just = (lambda c, w, i: c.ljust(w) if i == 0 or align == "l" else c.rjust(w))
+    return ["  " + "  ".join(just(c, w, i) for i, (c, w) in enumerate(zip(r, widths))) for r in [head, *body]]
 
 
 def table(rows: list[Row], naive: tuple[Row, Row] | None, markdown: bool) -> str:
     sizes = sorted({r.size for r in rows if r.group == "size"})
+    if not sizes:
+        return ""
     whats = ["validate", "render", "render --check", "lint (cold)", "lint (warm)"]
     by = {(r.size, r.what): r for r in rows}
-    head = ["", *[f"{s} env{'s' if s != 1 else ''}" for s in sizes],
-            f"per env at {sizes[-1]}" if sizes else ""]
+    whats = [w for w in whats if any((s, w) in by for s in sizes)]
+    head = ["", *[f"{s} env{'s' if s != 1 else ''}" for s in sizes], f"per env at {sizes[-1]}"]
     body = []
     for what in whats:
         cells = [f"{by[(s, what)].median:.2f} s" if (s, what) in by else "" for s in sizes]
         per = f"{by[(sizes[-1], what)].median / sizes[-1] * 1000:.1f} ms" if (sizes[-1], what) in by else ""
         body.append([what, *cells, per])
-    lines = []
-    if markdown:
-        lines.append("| " + " | ".join(head) + " |")
-        lines.append("|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|")
-        lines += ["| " + " | ".join(r) + " |" for r in body]
-    else:
-        widths = [max(len(str(x[i])) for x in [head, *body]) for i in range(len(head))]
-        lines.append("  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(head, widths))))
-        lines += ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
-                  for r in body]
-    return "\n".join(lines)
+    return "\n".join(_md_table(head, body, markdown, align="r"))
+
+
+def _naive_total(rows: list[Row], naive: tuple[Row, Row] | None) -> tuple[float, int] | None:
+    largest = max((r.size for r in rows if r.what == "lint (cold)"), default=0)
+    if not (naive and naive[0].runs and largest):
+        return None
+    cfn, kc = naive
+    per_env = statistics.mean(cfn.runs) + (statistics.mean(kc.runs) if kc.runs else 0.0)
+    return per_env * largest, largest
+
+
+def targets(rows: list[Row], naive: tuple[Row, Row] | None, markdown: bool) -> str:
+    """The targets of docs/performance.md with what this run measured (medians) and whether each is met."""
+    by_what: dict[str, Row] = {}
+    for r in sorted(rows, key=lambda r: r.size):
+        by_what[r.what if r.group != "size" else f"{r.what}@{r.size}"] = r
+    largest = max((r.size for r in rows), default=0)
+    validate_env = next((r for r in rows if r.what.startswith("hubgen validate ")), None)
+    body = []
+
+    def add(target: str, goal: str, row: Row | None, limit: float) -> None:
+        if row is None:
+            return
+        value = row.median
+        met = value < limit
+        miss = "" if met else f" (by {value - limit:.2f} s)"
+        body.append([target, goal, f"{value:.2f} s", "met" if met else f"**missed**{miss}"])
+
+    add(f"one-environment hub change, {largest} environments: pre-commit with `hubgen hook all`", "< 1 s",
+        by_what.get("hook: hub change"), 1.0)
+    add(f"one-environment stack change, {largest} environments: pre-commit with `hubgen hook all`", "< 2 s",
+        by_what.get("hook: stack change"), 2.0)
+    add("`hubgen --help`", "< 0.15 s", by_what.get("hubgen --help"), 0.15)
+    add(f"`hubgen validate ENV`, {largest} environments", "< 0.5 s", validate_env, 0.5)
+    add(f"`validate`, {largest} environments", "< 5 s", by_what.get(f"validate@{largest}"), 5.0)
+    add(f"warm `lint`, {largest} environments", "< 10 s", by_what.get(f"lint (warm)@{largest}"), 10.0)
+    baseline = _naive_total(rows, naive)
+    cold = by_what.get(f"lint (cold)@{baseline[1]}") if baseline else None
+    if baseline and cold:
+        factor = baseline[0] / cold.median
+        body.append([f"cold `lint`, {baseline[1]} environments, against the naive baseline", ">= 10x faster",
+                     f"{factor:.0f}x ({cold.median:.1f} s against {baseline[0]:.0f} s)",
+                     "met" if factor >= 10 else "**missed**"])
+    if not body:
+        return ""
+    return "\n".join(_md_table(["target", "goal", "measured (median)", "status"], body, markdown))
 
 
 def extras(rows: list[Row], naive: tuple[Row, Row] | None, markdown: bool) -> str:
     by = {(r.size, r.what): r for r in rows}
-    largest = max((r.size for r in rows if r.what == "lint (cold)"), default=0)
     out = []
+    startup = [r for r in rows if r.group == "startup"]
     hooks = [r for r in rows if r.group == "hook"]
     parts = [r for r in rows if r.group == "breakdown"]
+    if startup:
+        out.append(f"Start-up, and one environment of the {startup[0].size}-environment repository (its environment "
+                   f"index current):")
+        out.append("")
+        out += _md_table(["command", "median", "runs"],
+                         [[f"`{r.what}`" if markdown else r.what, f"{r.median:.2f} s",
+                           ", ".join(f"{x:.2f}" for x in r.runs)] for r in startup], markdown, align="r")
+        out.append("")
     if hooks:
         out.append(f"One-environment change in the {hooks[0].size}-environment repository: a spec edit, "
                    f"`hubgen render ENV`, `git add`, then `pre-commit run --files` on the changed spec and "
-                   f"generated files with hubgen's four hooks. Hub change: a hub's culling timeout; stack change: "
-                   f"the node volume size too (new stack parameters, so cfn-lint evaluates the template again):")
+                   f"generated files: the one hubgen hook, `hubgen hook all`. Hub change: a hub's culling timeout; "
+                   f"stack change: the node volume size too (new stack parameters, so cfn-lint evaluates the template "
+                   f"again); cold cache: a stack change with an empty hubgen cache (the first commit of a clone):")
         out.append("")
-        if markdown:
-            out += ["| pre-commit run | median | runs |", "|---|---:|---|"]
-        for r in hooks:
-            runs = ", ".join(f"{x:.2f}" for x in r.runs)
-            out.append(f"| {r.what} | {r.median:.2f} s | {runs} |" if markdown
-                       else f"  {r.what:<36} {r.median:7.2f} s   ({runs})")
+        out += _md_table(["pre-commit run", "median", "runs"],
+                         [[r.what, f"{r.median:.2f} s", ", ".join(f"{x:.2f}" for x in r.runs)] for r in hooks],
+                         markdown, align="r")
         out.append("")
     if parts:
-        out.append("Where a stack change's hook time goes: each hook's command alone, first on the new content, "
-                   "then again (its engine results now cached); and the four commands in one Python process on "
-                   "that cached content (start-up paid once):")
+        out.append("Where a stack change's hook time goes: the command alone on a new stack change, first on the new "
+                   "content (cfn-lint evaluates), then again (every engine result cached); for comparison, the four "
+                   "single-check hooks of the earlier layout (validate, render-check, cfn-lint, kubeconform), one "
+                   "process each, on another new stack change (their times added):")
         out.append("")
-        if markdown:
-            out += ["| command | first run | again |", "|---|---:|---:|"]
-        for r in parts:
-            again = f"{r.runs[1]:.2f} s" if len(r.runs) > 1 else ""
-            out.append(f"| {r.what} | {r.runs[0]:.2f} s | {again} |" if markdown
-                       else f"  {r.what:<36} {r.runs[0]:7.2f} s   again {again}")
+        out += _md_table(["command", "first run", "again"],
+                         [[f"`{r.what}`" if markdown and r.what.startswith("hubgen") else r.what,
+                           f"{r.runs[0]:.2f} s", f"{r.runs[1]:.2f} s" if len(r.runs) > 1 else ""] for r in parts],
+                         markdown, align="r")
         out.append("")
-    if naive and naive[0].runs and largest:
+    baseline = _naive_total(rows, naive)
+    if baseline:
+        total, largest = baseline
         cfn, kc = naive
-        per_env = statistics.mean(cfn.runs) + (statistics.mean(kc.runs) if kc.runs else 0.0)
-        total = per_env * largest
         cold = by[(largest, "lint (cold)")].median
-        warm = by[(largest, "lint (warm)")].median
-        sample = len(cfn.runs)
-        lines = [
+        warm = by.get((largest, "lint (warm)"))
+        out.append(
             f"Naive baseline at {largest} environments: cfn-lint CLI "
             f"({statistics.mean(cfn.runs):.2f} s per environment)"
             + (f" + kubeconform CLI ({statistics.mean(kc.runs):.2f} s per environment)" if kc.runs else "")
-            + f", one process each per environment, measured on {sample} environments and extrapolated: "
-            f"**{total:.0f} s** ({total / 60:.1f} min).",
-            f"`hubgen lint` cold: **{cold:.1f} s** = **{total / cold:.0f}x** faster; warm: **{warm:.1f} s** = "
-            f"**{total / warm:.0f}x** faster (and {cold / warm:.1f}x faster than cold).",
-        ]
-        out += lines
+            + f", one process each per environment, measured on {len(cfn.runs)} environments and extrapolated: "
+            f"**{total:.0f} s** ({total / 60:.1f} min).")
+        out.append(f"`hubgen lint` cold: **{cold:.1f} s** = **{total / cold:.0f}x** faster"
+                   + (f"; warm: **{warm.median:.1f} s** = **{total / warm.median:.0f}x** faster (and "
+                      f"{cold / warm.median:.1f}x faster than cold)." if warm else "."))
     return "\n".join(out)
 
 
@@ -517,66 +673,107 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="sizes 1, 10, 100; 2 runs; naive sample of 2")
     ap.add_argument("--sizes", help="comma-separated repository sizes (default 1,10,100,500)")
+    ap.add_argument("--only", metavar="NAME,...",
+                    help="run only these measurements (see --list); the repositories are built as usual")
+    ap.add_argument("--list", action="store_true", help="list the measurements --only takes, and exit")
     ap.add_argument("--runs-small", type=int, help="runs per measurement up to 100 environments (default 5)")
-    ap.add_argument("--runs-large", type=int, help="runs per measurement above 100 environments (default 3)")
+    ap.add_argument("--runs-large", type=int, help="runs per measurement above 100 environments (default 3; "
+                                                   "at least 5 for the hooks and validate ENV, 10 for --help)")
     ap.add_argument("--naive-sample", type=int, help="environments the naive baseline runs on (default 3)")
-    ap.add_argument("--markdown", action="store_true", help=f"write the results into {DOC.relative_to(ROOT)}")
+    ap.add_argument("--markdown", action="store_true", help=f"write the results into {DOC.relative_to(ROOT)} "
+                                                            "(full runs only)")
     ap.add_argument("--workdir", type=Path, help="where the repositories go (default: a temporary folder)")
-    ap.add_argument("--keep", action="store_true", help="keep the work folder")
+    ap.add_argument("--keep", action="store_true", help="keep the work folder (for --reuse)")
+    ap.add_argument("--reuse", type=Path, metavar="DIR",
+                    help="use the repositories (and caches) a run with --keep left in DIR instead of building them")
     args = ap.parse_args(argv)
+    if args.list:
+        print("\n".join(ALL_MEASURES))
+        return 0
+    only = set(ALL_MEASURES)
+    if args.only:
+        only = {n.strip() for n in args.only.split(",") if n.strip()}
+        unknown = only - set(ALL_MEASURES)
+        if unknown:
+            ap.error(f"--only: unknown measurement(s) {', '.join(sorted(unknown))}; see --list")
+        if args.markdown:
+            ap.error("--markdown writes the results of a full run only (without --only)")
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else ([1, 10, 100] if args.quick else
                                                                          [1, 10, 100, 500])
     runs_small = args.runs_small or (2 if args.quick else 5)
     runs_large = args.runs_large or (1 if args.quick else 3)
     sample = args.naive_sample or (2 if args.quick else 3)
 
-    work = Path(tempfile.mkdtemp(prefix="hubgen-bench-", dir=args.workdir))
+    work = args.reuse.resolve() if args.reuse else Path(tempfile.mkdtemp(prefix="hubgen-bench-", dir=args.workdir))
+    keep = args.keep or args.reuse is not None
     started = time.perf_counter()
     log = lambda msg: print(msg, flush=True)  # noqa: E731
     info = machine()
     log(f"hubgen benchmark on {info['cpus']} CPUs ({info['cpu']}), {info['ram']} RAM, Python {info['python']}; "
-        f"load {load()}")
+        f"load {load()}; speed probe {info['probe']}; work folder {work}")
     loads = [load()]
+    cpu_start = cpu_times()
     rows: list[Row] = []
     naive = None
+    counter = work / "changes"  # a new change each run, also in a reused work folder
+    change = [int(counter.read_text()) if counter.is_file() else 0]
     try:
         charts = chart_cache(work)
         biggest = max(sizes)
         full = work / f"repo-{biggest}"
-        built = build_repository(full, biggest, log)
-        log(f"  built the {biggest}-environment repository in {built:.0f} s")
+        if full.is_dir() and args.reuse:
+            log(f"  reusing the {biggest}-environment repository in {full}")
+        else:
+            built = build_repository(full, biggest, log)
+            log(f"  built the {biggest}-environment repository in {built:.0f} s")
         for size in sizes:
+            if not only & set(SIZE_MEASURES):
+                break
             repo = full if size == biggest else work / f"repo-{size}"
-            if size != biggest:
+            if size != biggest and not repo.is_dir():
                 subset(full, repo, size)
-            rows += measure_size(repo, size, runs_small if size <= 100 else runs_large, work, charts, log)
+            rows += measure_size(repo, size, runs_small if size <= 100 else runs_large, work, charts, log, only)
             loads.append(load())
-        rows += measure_hook(full, 3 if not args.quick else 1, work, charts, log)
-        naive = measure_naive(full, sample, work, log)
-        loads.append(load())
+        if only & set(REPO_MEASURES):
+            rows += measure_repo(full, runs_large, work, charts, log, only, change)
+            loads.append(load())
+        if "naive" in only:
+            naive = measure_naive(full, sample, work, log)
+            loads.append(load())
     except BenchError as e:
         print(f"bench: {e}", file=sys.stderr)
         return 1
     finally:
-        if not args.keep:
+        if work.is_dir():
+            counter.write_text(str(change[0]))
+        if not keep:
             shutil.rmtree(work, ignore_errors=True)
     total = time.perf_counter() - started
-    print()
-    print(table(rows, naive, markdown=False))
-    print()
-    print(extras(rows, naive, markdown=False))
-    print(f"\n(total {total / 60:.1f} min; load average during the run: {' -> '.join(loads)})")
+    for part in (table(rows, naive, markdown=False), extras(rows, naive, markdown=False),
+                 targets(rows, naive, markdown=False)):
+        if part:
+            print()
+            print(part)
+    steal = steal_since(cpu_start)
+    print(f"\n(total {total / 60:.1f} min; load average during the run: {' -> '.join(loads)}; CPU steal {steal})")
+    if keep:
+        print(f"(work folder kept: {work}; `--reuse {work}` measures again without building)")
     if args.markdown:
         report = "\n".join([
             f"Measured {info['date']} with `.venv/bin/python bench/run.py"
             + (" --quick" if args.quick else "") + " --markdown` "
             f"(medians of {runs_small} runs per measurement up to 100 environments, {runs_large} above; "
-            f"cold lint {min(runs_large, 3)} runs above 100 environments, {min(runs_small, 2)} up to 100; the hooks "
-            f"3 runs, the cold-cache hook 1).",
+            f"cold lint {min(runs_large, 3)} runs above 100 environments, {min(runs_small, 2)} up to 100; "
+            f"`--help` and `--version` {max(10, runs_large)} runs, `validate ENV` and the hook changes "
+            f"{max(5, runs_large)}, the cold-cache hook 1).",
             "",
             f"Machine: {info['cpus']} CPUs ({info['cpu']}), {info['ram']} RAM, Python {info['python']}, "
             f"{info['os']}; {info['hubgen']} at commit {info['commit']}. Load average (1, 5, 15 min) "
-            f"before and after each size: {' -> '.join(loads)}.",
+            f"at the start and after each part: {' -> '.join(loads)}; CPU time taken by other virtual machines "
+            f"on the host (steal) during the run: {steal}. Speed probe (`python -S -c 'sum(i * i for i in "
+            f"range(10**6))'`, median of 5; lower is faster): {info['probe']} at the start.",
+            "",
+            targets(rows, naive, markdown=True),
             "",
             table(rows, naive, markdown=True),
             "",

@@ -67,7 +67,7 @@ class KubeconformEngine:
 
     def check(self, inputs: LintInputs) -> EngineResult:
         from generator.engines import kubeconform as kc
-        from generator.engines.k8s_schemas import SchemaBuildError, default_crd_dir, schema_key
+        from generator.engines.k8s_schemas import SchemaBuildError, default_crd_files, schema_key
 
         watch = Stopwatch()
         result = EngineResult(self.name, self.version())
@@ -87,8 +87,8 @@ class KubeconformEngine:
             return unavailable(f"kubeconform not found; Kubernetes manifests were not validated. {kc.INSTALL_HINT}")
         try:
             digest, version = _binary_info(binary)
-            crd_dir = default_crd_dir(inputs.repo.root)
-            schemas = schema_key(crd_dir, KUBERNETES_SCHEMA_VERSION)
+            crd_files = default_crd_files(offline=inputs.offline)
+            schemas = schema_key(crd_files, KUBERNETES_SCHEMA_VERSION)
         except SchemaBuildError as e:
             return unavailable(f"kubeconform schemas cannot be built: {e}")
         except OSError as e:
@@ -104,7 +104,7 @@ class KubeconformEngine:
 
         def compute(misses: list) -> dict:
             files: list[RenderedFile] = [f for _, fs in misses for f in fs]
-            problems = kc.check_manifests(inputs.repo, files, crd_dir=crd_dir)
+            problems = kc.check_manifests(inputs.repo, files, crd_files=crd_files)
             if any(p.code == codes.HG506.id for p in problems):
                 failures.extend(problems)  # nothing is cached from a run that did not happen
                 return {}

@@ -11,11 +11,8 @@ where fork is unavailable, or a worker dies, the work runs here, serially, with 
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from typing import Callable, Sequence, TypeVar
 
 JOBS_ENV = "HUBGEN_JOBS"
@@ -34,6 +31,13 @@ def jobs() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
+def _can_fork() -> bool:
+    # multiprocessing is imported only when a pool may start: most runs (one environment) never need it.
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
 def _run_chunk(fn: Callable[[T], R], chunk: Sequence[T]) -> list[R]:
     return [fn(item) for item in chunk]
 
@@ -46,7 +50,7 @@ def map_in_chunks(fn: Callable[[T], R], items: Sequence[T], *, min_items: int = 
     as results arrive (progress bars).
     """
     workers = min(jobs(), len(items) // max(1, min_items // 2) if len(items) >= min_items else 1)
-    if workers < 2 or sys.platform != "linux" or "fork" not in multiprocessing.get_all_start_methods():
+    if workers < 2 or sys.platform != "linux" or not _can_fork():
         out = []
         for item in items:
             out.append(fn(item))
@@ -56,6 +60,10 @@ def map_in_chunks(fn: Callable[[T], R], items: Sequence[T], *, min_items: int = 
     # Several chunks per worker so that progress moves and an uneven split evens out.
     size = max(1, -(-len(items) // (workers * 4)))
     chunks = [items[i:i + size] for i in range(0, len(items), size)]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
             out: list[R] = []

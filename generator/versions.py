@@ -28,6 +28,17 @@ FLUX_GITREPOSITORY_API = "source.toolkit.fluxcd.io/v1"
 FLUX_KUSTOMIZATION_API = "kustomize.toolkit.fluxcd.io/v1"
 KUSTOMIZE_API = "kustomize.config.k8s.io/v1beta1"
 
+#: The Flux controllers whose CustomResourceDefinitions kubeconform validates against: Go module ->
+#: version (Flux 2.9.5's controllers; notification-controller v1.9.3 because the Go proxy refuses
+#: v1.9.4, whose API types are identical). Their CRDs come from the modules' ``config/crd/bases``
+#: (``go mod download``; see generator/engines/flux_crds.py).
+FLUX_CONTROLLERS = {
+    "github.com/fluxcd/source-controller": "v1.9.5",
+    "github.com/fluxcd/kustomize-controller": "v1.9.5",
+    "github.com/fluxcd/helm-controller": "v1.6.4",
+    "github.com/fluxcd/notification-controller": "v1.9.3",
+}
+
 #: Kubernetes schema version kubeconform validates core objects against.
 KUBERNETES_SCHEMA_VERSION = "1.33.0"
 
@@ -52,7 +63,11 @@ def _main(argv: list[str]) -> int:
         for name, (module, version) in GO_TOOLS.items():
             print(f"{name} {module}@{version}")
         return 0
-    print("usage: versions.py go-tools|chart-version", file=sys.stderr)
+    if argv[1:] == ["flux-modules"]:
+        for module, version in FLUX_CONTROLLERS.items():
+            print(f"{module}@{version}")
+        return 0
+    print("usage: versions.py go-tools|flux-modules|chart-version", file=sys.stderr)
     return 2
 
 

@@ -109,6 +109,24 @@ def git(repo: Path, *args: str, check: bool = True) -> str:
     return proc.stdout
 
 
+def working_tree_copy(dest: Path) -> Path:
+    """This checkout as a clone of its working tree would have it: the tracked and the untracked-but-not-ignored
+    files (links kept as links), copied into ``dest``; no .git, no virtualenv, no tools, no caches."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO_ROOT,
+                            capture_output=True, check=True).stdout.decode()
+    for rel in filter(None, listed.split("\0")):
+        src = REPO_ROOT / rel
+        if not src.exists() and not src.is_symlink():
+            continue  # deleted in the working tree
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_symlink():
+            target.symlink_to(os.readlink(src))
+        else:
+            shutil.copy2(src, target)
+    return dest
+
+
 def make_repo(dest: Path, *, git: bool = True) -> Path:
     """Copy the repository parts of this checkout to ``dest`` (created) and optionally ``git init`` it."""
     dest.mkdir(parents=True, exist_ok=True)

@@ -3,12 +3,15 @@
 The console script and typer's test runner both go through the app's root command,
 :class:`generator.cli.base.HubgenGroup`: that is where the global options are added to every command and
 where usage errors are also reported as JSON (``--format json``), so :func:`main` needs nothing of its own.
+
+Importing a command module registers its commands, in this order (the order of `hubgen --help` and of the
+README's table of commands, :mod:`generator.cli.docs`; command groups come after the commands). The modules
+import only typer at their top: each command imports what it uses when it runs, so `hubgen --help` stays quick.
 """
 
 from __future__ import annotations
 
-# Importing a command module registers its commands on the app.
-from generator.cli import deploy, hooks, lint, plan, render, scaffold, schema, secrets, validate  # noqa: F401
+from generator.cli import scaffold, validate, render, lint, plan, deploy, schema, secrets, hooks  # noqa: F401, I001
 from generator.cli.base import app
 
 

@@ -7,20 +7,18 @@ from typing import Optional
 
 import typer
 
-from generator.cli.base import EXIT_OK, EXIT_PROBLEMS, Format, app, state, usage_error
-from generator.deploy.plan import valid_bucket_name
-from generator.output import console, report
-from generator.validate.environments import UsageError
-from generator.writer import WriteError
+from generator.cli.base import EXIT_OK, EXIT_PROBLEMS, Format, app, complete_environments, state, usage_error
 
 _URL_RE = re.compile(r"^https?://[^\s/]+(/\S*)?$")
 
 
-@app.command("deploy")
+@app.command("deploy", short_help="Create or update ENV's stack through a CloudFormation change set (--dry-run: "
+                                    "create and print it, change nothing).")
 def deploy_command(
     ctx: typer.Context,
     environment: str = typer.Argument(..., metavar="ENV",
-                                      help="The environment to deploy (a folder under environments/)."),
+                                      help="The environment to deploy (a folder under environments/).",
+                                      autocompletion=complete_environments),
     dry_run: bool = typer.Option(False, "--dry-run", help="Create and print the change set, then delete it: "
                                                           "nothing is changed."),
     template_bucket: Optional[str] = typer.Option(
@@ -47,7 +45,11 @@ def deploy_command(
     date. Prints the change set; "no changes" is success; on failure prints each failing resource with its
     reason. Exit 0 deployed or nothing to do, 1 problems or a failed deployment, 2 usage error.
     """
+    from generator.deploy.plan import valid_bucket_name
     from generator.deploy.runner import DeployOptions, deploy  # boto3 is loaded for deploys only
+    from generator.output import console, report
+    from generator.validate.environments import UsageError
+    from generator.writer import WriteError
 
     st = state(ctx)
     repo = st.repo

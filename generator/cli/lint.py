@@ -7,10 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from generator.cli.base import EXIT_OK, EXIT_PROBLEMS, Format, app, state, usage_error
-from generator.output import console, escape, progress, report
-from generator.problems import has_errors
-from generator.validate.environments import UsageError
+from generator.cli.base import EXIT_OK, EXIT_PROBLEMS, Format, app, complete_environments, state, usage_error
 
 
 class EngineName(str, Enum):
@@ -20,10 +17,12 @@ class EngineName(str, Enum):
     params = "params"
 
 
-@app.command("lint")
+@app.command("lint", short_help="Prove the generated files against the engines that consume them: cfn-lint, "
+                                  "kubeconform, the chart's values schema, the template's parameter rules.")
 def lint_command(
     ctx: typer.Context,
-    environments: Optional[List[str]] = typer.Argument(None, help="Environments to lint (default: all)."),
+    environments: Optional[List[str]] = typer.Argument(None, metavar="ENV", help="Environments to lint (default: all).",
+                                                      autocompletion=complete_environments),
     engine: Optional[List[EngineName]] = typer.Option(
         None, "--engine", "-e", help="Run only this engine (repeatable; default: all four)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Ignore cached engine results and store none."),
@@ -38,6 +37,9 @@ def lint_command(
     (values merged over the chart's defaults) and the template's parameter constraints.
     """
     from generator import lint
+    from generator.output import console, escape, progress, report
+    from generator.problems import has_errors
+    from generator.validate.environments import UsageError
 
     st = state(ctx)
     try:

@@ -9,8 +9,6 @@ from typing import Optional
 import typer
 
 from generator.cli.base import EXIT_OK, EXIT_PROBLEMS, Format, app, state, usage_error
-from generator.plan import GitError, build_plan
-from generator.plan.formats import render
 
 
 class PlanFormat(str, Enum):
@@ -20,10 +18,11 @@ class PlanFormat(str, Enum):
     github_matrix = "github-matrix"
 
 
-@app.command("plan")
+@app.command("plan", short_help="What a change means: stack parameters, hub values, new and removed environments, "
+                                  "staging tier first.")
 def plan_command(
     ctx: typer.Context,
-    base: str = typer.Option(..., "--base", help="Revision to compare against (e.g. origin/main)."),
+    base: str = typer.Option(..., "--base", metavar="REF", help="Revision to compare against (e.g. origin/main)."),
     head: Optional[str] = typer.Option(None, "--head",
                                        help="Revision to plan (default: the working tree, untracked files included)."),
     format: Optional[PlanFormat] = typer.Option(
@@ -36,6 +35,9 @@ def plan_command(
     is reported as drift with the `hubgen render` command that fixes it. Exit 0 planned, 1 the plan is
     incomplete (drift, or an environment's spec or generated files cannot be read), 2 usage error (unknown
     revision)."""
+    from generator.plan import GitError, build_plan
+    from generator.plan.formats import render
+
     st = state(ctx)
     fmt = format.value if format is not None else ("json" if st.format.value == "json" else "text")
     if fmt == "json":

@@ -7,21 +7,25 @@ from typing import List, Optional
 
 import typer
 
-from generator.cli.base import EXIT_OK, EXIT_PROBLEMS, Format, app, state, usage_error
-from generator.generate import plan
-from generator.output import console, escape, progress, report
-from generator.problems import has_errors
-from generator.validate.environments import UsageError
-from generator.writer import WriteError, apply_all, drift_problems, repo_lock, unified_diff
+from generator.cli.base import EXIT_OK, EXIT_PROBLEMS, Format, app, complete_environments, state, usage_error
 
 
-@app.command("render")
+@app.command("render", short_help="Write every generated file of the environments; --check writes nothing, prints "
+                                    "a diff and exits 1 on drift.")
 def render_command(
     ctx: typer.Context,
-    environments: Optional[List[str]] = typer.Argument(None, help="Environments to render (default: all)."),
+    environments: Optional[List[str]] = typer.Argument(None, metavar="ENV",
+                                                      help="Environments to render (default: all).",
+                                                      autocompletion=complete_environments),
     check: bool = typer.Option(False, "--check", help="Write nothing; print a diff and exit 1 on any drift."),
 ) -> None:
     """Render CloudFormation inputs, aws-auth and Flux manifests from each environment's spec."""
+    from generator.generate import plan
+    from generator.output import console, escape, progress, report
+    from generator.problems import has_errors
+    from generator.validate.environments import UsageError
+    from generator.writer import WriteError, apply_all, drift_problems, repo_lock, unified_diff
+
     st = state(ctx)
     repo = st.repo
     try:

@@ -4,28 +4,28 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import TYPE_CHECKING, Any, List, Optional
 
-import click
 import typer
-from rich.markup import escape
 
 from generator import __version__
-from generator.cli.base import EXIT_OK, EXIT_PROBLEMS, Format, State, app, state, usage_error
-from generator.output import console, report
+from generator.cli.base import EXIT_OK, EXIT_PROBLEMS, Format, State, app, complete_environments, state, usage_error
 from generator.paths import RepoPaths
-from generator.problems import Problem, has_errors
-from generator.scaffold import environment as E
-from generator.scaffold import fields as F
-from generator.scaffold import managed
-from generator.scaffold.cookie import TemplateError
-from generator.validate.environments import UsageError
 
-#: Problems that are fixed in another field than the one they point at.
-REASK_BY_CODE = {
-    "HG206": (F.H + "auth.allowedUsers",),
-    "HG209": ("cluster.loadBalancer.allowedCidrs", "cluster.loadBalancer.public"),
-}
+if TYPE_CHECKING:  # the scaffolding (cookiecutter) is imported by `new` and `init` only
+    from generator.problems import Problem
+    from generator.scaffold import environment as E
+    from generator.scaffold import fields as F
+
+
+def _reask_by_code() -> dict[str, tuple[str, ...]]:
+    """Problems that are fixed in another field than the one they point at."""
+    from generator.scaffold import fields as F
+
+    return {
+        "HG206": (F.H + "auth.allowedUsers",),
+        "HG209": ("cluster.loadBalancer.allowedCidrs", "cluster.loadBalancer.public"),
+    }
 
 SET_HELP = ("Set a spec field, e.g. --set aws.accountId=123456789012 --set cluster.subnets=subnet-0a1b2c3d:us-east-1a,"
             "subnet-4e5f6a7b:us-east-1b --set hubs.0.auth.admins=alice. Repeatable; any field of the schema.")
@@ -42,6 +42,8 @@ class Prompter:
         self.started = False
 
     def __call__(self, f: F.Field, spec: dict, env: str) -> Any:
+        from generator.scaffold import fields as F
+
         if not self.started:
             _echo_err("Press Enter to keep the value in [brackets]; '-' leaves an optional field out.")
             self.started = True
@@ -69,12 +71,15 @@ class Prompter:
 
 def _reask_keys(problems: list[Problem]) -> set[str] | None:
     """The askable fields that fix the errors, or None when some error is in no askable field."""
+    from generator.scaffold import fields as F
+
+    reask_by_code = _reask_by_code()
     keys: set[str] = set()
     for p in problems:
         if p.severity.value != "error":
             continue
-        if p.code in REASK_BY_CODE:
-            keys.update(REASK_BY_CODE[p.code])
+        if p.code in reask_by_code:
+            keys.update(reask_by_code[p.code])
             continue
         f = F.field_for(p.path)
         if f is None:
@@ -85,6 +90,10 @@ def _reask_keys(problems: list[Problem]) -> set[str] | None:
 
 def _settle(st: State, repo: RepoPaths, draft: E.Draft, ask: Prompter | None) -> tuple[str, list[Problem]]:
     """Complete the draft and validate it until it passes (re-asking) or is refused (exit 1/2)."""
+    from generator.output import report
+    from generator.problems import has_errors
+    from generator.scaffold import environment as E
+
     missing = E.complete(draft, ask)
     if missing:
         listed = ", ".join(f"{f.key} ({f.prompt})" for f in missing)
@@ -104,6 +113,8 @@ def _settle(st: State, repo: RepoPaths, draft: E.Draft, ask: Prompter | None) ->
 
 
 def _refused(st: State, env: str, e: E.Refused, command: str) -> None:
+    from generator.output import report
+
     if e.message:
         _echo_err(f"hubgen: error: {e.message}")
     if e.problems:
@@ -112,13 +123,14 @@ def _refused(st: State, env: str, e: E.Refused, command: str) -> None:
     raise typer.Exit(EXIT_PROBLEMS)
 
 
-@app.command("new")
+@app.command("new", short_help="Create environments/ENV/environment.yaml, validated before it is written, and "
+                                 "render it (--from copies another environment).")
 def new_command(
     ctx: typer.Context,
     env: str = typer.Argument(..., metavar="ENV", help="Name of the new environment (folder under environments/)."),
     source: Optional[str] = typer.Option(None, "--from", metavar="OTHER_ENV",
                                          help="Start from an existing environment; names, stack and hosts are "
-                                              "made unique."),
+                                              "made unique.", autocompletion=complete_environments),
     sets: List[str] = typer.Option([], "--set", metavar="KEY=VALUE", help=SET_HELP),
     no_input: bool = typer.Option(False, "--no-input", help="Ask nothing: defaults, --from and --set only."),
     no_render: bool = typer.Option(False, "--no-render", help="Write only the spec; render it later."),
@@ -127,6 +139,12 @@ def new_command(
                                                                 "`hubgen secrets create`."),
 ) -> None:
     """Create environments/ENV/environment.yaml (validated before it is written) and render it."""
+    import click  # cookiecutter's prompts raise click's Abort
+
+    from generator.output import console, escape, report
+    from generator.scaffold import environment as E
+    from generator.scaffold.cookie import TemplateError
+    from generator.validate.environments import UsageError
     from generator.writer import WriteError
 
     st = state(ctx)
@@ -198,6 +216,12 @@ def init_command(
     sets: List[str] = typer.Option([], "--set", metavar="KEY=VALUE", help="Starter environment fields (see "
                                                                           "`hubgen new --help`)."),
     no_input: bool = typer.Option(False, "--no-input", help="Ask nothing: defaults and --set only."),
+    hubgen_source: Optional[str] = typer.Option(
+        None, "--hubgen-source", metavar="SPEC",
+        help="Where the repository's CI installs hubgen from, recorded in .hubgen.yaml: a pip requirement for "
+             "hubgen's git repository pinned to a commit or tag, e.g. 'hubgen @ git+https://github.com/<org>/"
+             "hubgen@<40-hex commit>' (never a package-index name). Default: the git URL and commit this hubgen "
+             "was installed from (with --update: that, else the recorded one)."),
 ) -> None:
     """Create a GitOps repository with one starter environment; --update/--check keep its managed files current."""
     st = state(ctx)
@@ -206,23 +230,49 @@ def init_command(
                                 ("--sops-age", sops_age), ("--set", sets), ("--no-input", no_input)) if v]
         if given:
             usage_error(f"{', '.join(given)} only apply when creating a repository, not with --update/--check")
-        _update(st, directory, write=update and not check)
+        if check and hubgen_source is not None:
+            usage_error("--hubgen-source applies when creating a repository or with --update, not with --check")
+        _update(st, directory, write=update and not check, source=hubgen_source)
     if directory is None:
         usage_error("missing DIR: the folder to create the repository in")
-    _create(st, directory, env, project, sops_kms, sops_age, sets, no_input)
+    _create(st, directory, env, project, sops_kms, sops_age, sets, no_input, hubgen_source)
+
+
+def _source_for_init(given: Optional[str]) -> str:
+    """--hubgen-source, checked, or its default (the pinned git URL this hubgen was installed from); exit 2 if none."""
+    from generator.scaffold.install import FORM, SourceError, default_source, parse_source
+
+    if given is not None:
+        try:
+            return parse_source(given)
+        except SourceError as e:
+            usage_error(f"--hubgen-source {given!r}: {e}. Expected a pip requirement for hubgen's git repository "
+                        f"pinned to a commit or tag: '{FORM}'")
+    try:
+        return default_source()
+    except SourceError as e:
+        usage_error(f"no --hubgen-source: {e}")
 
 
 def _create(st: State, directory: Path, env: str, project: Optional[str], sops_kms: str, sops_age: str,
-            sets: list[str], no_input: bool) -> None:
+            sets: list[str], no_input: bool, hubgen_source: Optional[str]) -> None:
+    import click  # cookiecutter's prompts raise click's Abort
+
+    from generator.output import console, escape, report
+    from generator.scaffold import environment as E
     from generator.scaffold import repository as R
+    from generator.scaffold.cookie import TemplateError
+    from generator.validate.environments import UsageError
 
     target = directory.absolute()
     ask = None if no_input else Prompter()
     try:
         R.check_target(target)
         E.check_new_name(RepoPaths(target), env)
+        # Checked before anything is asked: a repository whose CI cannot install hubgen is not created.
+        source = _source_for_init(hubgen_source)
         answers = R.RepoAnswers(project if project is not None else R.default_project(target), sops_kms.strip(),
-                                sops_age.strip())
+                                sops_age.strip(), source)
         if ask is not None:
             answers = _ask_repo(answers, project is not None, bool(sops_kms), bool(sops_age))
         if not answers.sops_kms and not answers.sops_age:
@@ -252,7 +302,7 @@ def _create(st: State, directory: Path, env: str, project: Optional[str], sops_k
     notes = draft.notes
     if st.format is not Format.text:
         report(problems, st.format.value, command="init", environments=[env],
-               extra={"created": written, "directory": str(target), "notes": notes})
+               extra={"created": written, "directory": str(target), "notes": notes, "hubgenSource": answers.source})
         raise typer.Exit(EXIT_OK)
     if problems:
         report(problems, "text", command="init", environments=[env])
@@ -260,6 +310,7 @@ def _create(st: State, directory: Path, env: str, project: Optional[str], sops_k
         c = console()
         c.print(f"created {escape(str(target))} ({len(written)} files) with environment '{escape(env)}', "
                 f"hubgen {__version__}")
+        c.print(f"  - its CI installs hubgen from {escape(answers.source)} (hubgen-source in .hubgen.yaml)")
         for n in notes:
             c.print(f"  - {escape(n)}")
         hooks = " && pre-commit install" if ".pre-commit-config.yaml" in written else ""
@@ -268,6 +319,7 @@ def _create(st: State, directory: Path, env: str, project: Optional[str], sops_k
 
 
 def _ask_repo(a: Any, has_project: bool, has_kms: bool, has_age: bool) -> Any:
+    from generator.scaffold import fields as F
     from generator.scaffold import repository as R
 
     def ask(label: str, default: str, check) -> str:
@@ -294,7 +346,10 @@ def _ask_repo(a: Any, has_project: bool, has_kms: bool, has_age: bool) -> Any:
     return a
 
 
-def _update(st: State, directory: Optional[Path], *, write: bool) -> None:
+def _update(st: State, directory: Optional[Path], *, write: bool, source: Optional[str] = None) -> None:
+    from generator.output import console, escape, report
+    from generator.scaffold import managed
+    from generator.scaffold.install import SourceError, source_for_update
     from generator.writer import WriteError, repo_lock
 
     if directory is not None:
@@ -307,18 +362,28 @@ def _update(st: State, directory: Optional[Path], *, write: bool) -> None:
     else:
         repo = st.repo
     command = "init --update" if write else "init --check"
+    notes: list[str] = []
     try:
         with repo_lock(repo):
+            record = managed.read_record(repo.root)
+            new_source = record.source
+            if write:
+                try:  # where CI installs hubgen from: decided before anything is written
+                    new_source, notes = source_for_update(record.source, record.version, source)
+                except SourceError as e:
+                    usage_error(f"{e}; nothing was written")
             todo = managed.changes(repo.root)
             if write:
-                managed.apply(repo.root, todo)
+                managed.apply(repo.root, todo, new_source)
     except (OSError, WriteError) as e:
         _echo_err(f"hubgen: error: {e}")
         raise typer.Exit(EXIT_PROBLEMS)
-    problems = [] if write else managed.problems(todo)
+    problems = [] if write else managed.problems(todo, repo.root)
+    source_changed = write and new_source != record.source
     if st.format is not Format.text:
         report(problems, st.format.value, command=command, environments=[],
-               extra={"changes": [{"path": c.path, "action": c.action} for c in todo], "hubgen": __version__})
+               extra={"changes": [{"path": c.path, "action": c.action} for c in todo], "hubgen": __version__,
+                      "hubgenSource": new_source, "notes": notes})
         raise typer.Exit(EXIT_PROBLEMS if problems else EXIT_OK)
     diff = "".join(managed.unified_diff(c) for c in todo)
     if diff:
@@ -332,7 +397,14 @@ def _update(st: State, directory: Optional[Path], *, write: bool) -> None:
             counts = {a: sum(x.action == a for x in todo) for a in ("create", "update", "remove")}
             c.print(f"{command}: managed files brought to hubgen {__version__}: {counts['create']} created, "
                     f"{counts['update']} updated, {counts['remove']} removed; environments/ untouched")
-            c.print("next: review the diff, run `hubgen render --check` (re-render if it reports drift), commit")
         else:
             c.print(f"{command}: managed files are up to date with hubgen {__version__}")
+        if source_changed:
+            was = f" (was {escape(record.source)})" if record.source else ""
+            c.print(f"{command}: CI now installs hubgen from {escape(new_source or '')}{was}; recorded in "
+                    f"{managed.RECORD}")
+        for n in notes:
+            c.print(f"  - {escape(n)}")
+        if write and (todo or source_changed):
+            c.print("next: review the diff, run `hubgen render --check` (re-render if it reports drift), commit")
     raise typer.Exit(EXIT_OK)

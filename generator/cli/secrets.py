@@ -10,21 +10,18 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from generator import __version__
-from generator.cli.base import EXIT_OK, EXIT_PROBLEMS, Format, app, state, usage_error
-from generator.output import console, report
+from generator.cli.base import EXIT_OK, EXIT_PROBLEMS, Format, app, complete_environments, state, usage_error
 from generator.paths import ENVIRONMENTS_DIR, RepoPaths
-from generator.problems import Problem, has_errors
-from generator.secrets.files import SECRET_SUFFIX, secret_file_paths
-from generator.secrets.inventory import Inventory, Requirement, inspect_file, inventory, requirement_problems, requirements
-from generator.secrets.tools import ToolMissing
-from generator.validate.environments import EnvResult, UsageError, check_env_names, validate_one
+
+if TYPE_CHECKING:  # imported by the commands that use them
+    from generator.problems import Problem
+    from generator.secrets.inventory import Inventory, Requirement
+    from generator.validate.environments import EnvResult
 
 secrets_app = typer.Typer(
     name="secrets",
@@ -42,6 +39,8 @@ STATE_TEXT = {
 
 
 def _env_names(repo: RepoPaths, names: list[str] | None) -> list[str]:
+    from generator.validate.environments import UsageError, check_env_names
+
     try:
         return check_env_names(repo, names)
     except UsageError as e:
@@ -49,6 +48,8 @@ def _env_names(repo: RepoPaths, names: list[str] | None) -> list[str]:
 
 
 def _spec_result(repo: RepoPaths, name: str) -> EnvResult:
+    from generator.validate.environments import validate_one
+
     return validate_one(repo, name)
 
 
@@ -83,7 +84,8 @@ def _read_supplied(reqs: list[Requirement], from_stdin: bool) -> dict[tuple[str,
 @secrets_app.command("create")
 def create_command(
     ctx: typer.Context,
-    environment: str = typer.Argument(..., help="Environment name (folder under environments/)."),
+    environment: str = typer.Argument(..., help="Environment name (folder under environments/).",
+                                      autocompletion=complete_environments),
     hub: str = typer.Argument(..., help="Hub whose Secret(s) to write (hubs[].name in the spec)."),
     force: bool = typer.Option(False, "--force", help="Replace an existing secret file (rotates its values)."),
     from_stdin: bool = typer.Option(False, "--from-stdin",
@@ -95,8 +97,11 @@ def create_command(
     Dummy-login passwords get a fresh random value (32 random bytes); OAuth client secrets are read from a
     hidden prompt or --from-stdin, never generated. No value is ever printed or written unencrypted.
     """
+    from generator.output import console, escape, report
     from generator.safefs import Refused
+    from generator.secrets.inventory import requirements
     from generator.secrets.sops import SopsError, encrypt, random_value, secret_manifest, write_secret_file
+    from generator.secrets.tools import ToolMissing
 
     st = state(ctx)
     repo = st.repo
@@ -160,6 +165,8 @@ def create_command(
 
 
 def _inventories(repo: RepoPaths, names: list[str]) -> tuple[dict[str, Inventory], list[Problem]]:
+    from generator.secrets.inventory import inventory, requirement_problems
+
     invs: dict[str, Inventory] = {}
     problems: list[Problem] = []
     for n in names:
@@ -176,9 +183,14 @@ def _inventories(repo: RepoPaths, names: list[str]) -> tuple[dict[str, Inventory
 @secrets_app.command("list")
 def list_command(
     ctx: typer.Context,
-    environments: Optional[List[str]] = typer.Argument(None, help="Environments to list (default: all)."),
+    environments: Optional[List[str]] = typer.Argument(None, metavar="ENV", help="Environments to list (default: all).",
+                                                      autocompletion=complete_environments),
 ) -> None:
     """Show the Secrets each environment's hubs need, and whether each exists and is encrypted."""
+    from rich.table import Table
+
+    from generator.output import console, escape, report
+
     st = state(ctx)
     repo = st.repo
     names = _env_names(repo, environments)
@@ -239,6 +251,8 @@ def list_command(
 
 def _classify(repo: RepoPaths, targets: list[str]) -> tuple[list[str], list[str]]:
     """Split targets into environment names and standalone secret files (repository-relative)."""
+    from generator.secrets.files import SECRET_SUFFIX
+
     existing = set(repo.env_names())
     envs: list[str] = []
     files: list[str] = []
@@ -265,19 +279,35 @@ def _classify(repo: RepoPaths, targets: list[str]) -> tuple[list[str], list[str]
 def check_command(
     ctx: typer.Context,
     targets: Optional[List[str]] = typer.Argument(
-        None, help="Environments or files (as pre-commit passes them); default: every environment."),
+        None, metavar="ENV|FILE",
+        help="Environments or files (as pre-commit passes them); default: every environment."),
 ) -> None:
     """Check secret files without decrypting: encrypted (HG304), well-formed (HG306), decryptable by the cluster
     (HG307), and every Secret the specs reference present (HG305). Exit 0 clean, 1 problems, 2 usage error."""
+    from generator.output import report
+    from generator.problems import has_errors
+
     st = state(ctx)
     repo = st.repo
     if targets:
         envs, files = _classify(repo, targets)
     else:
         envs, files = repo.env_names(), []
+    problems = check_problems(repo, envs, files)
+    report(problems, st.format.value, command="secrets check", environments=envs, quiet=st.quiet)
+    raise typer.Exit(EXIT_PROBLEMS if has_errors(problems) else EXIT_OK)
+
+
+def check_problems(repo: RepoPaths, envs: list[str], files: list[str],
+                   results: dict[str, EnvResult] | None = None) -> list[Problem]:
+    """The problems of `hubgen secrets check`: each environment's secret files and referenced Secrets, then the
+    standalone secret ``files``. ``results``: validations already made of (some of) the environments."""
+    from generator.secrets.files import secret_file_paths
+    from generator.secrets.inventory import inspect_file, inventory, requirement_problems
+
     problems: list[Problem] = []
     for n in envs:
-        result = _spec_result(repo, n)
+        result = (results or {}).get(n) or _spec_result(repo, n)
         if result.context is None:
             # The spec itself is `hubgen validate`'s business; still check that every file is encrypted.
             for rel in secret_file_paths(repo.root, repo.env(n).secrets_dir):
@@ -288,5 +318,4 @@ def check_command(
         problems.extend(requirement_problems(inv, result.context.loaded.locate, repo.env(n).spec))
     for rel in files:
         problems.extend(inspect_file(repo.root, rel)[1])
-    report(problems, st.format.value, command="secrets check", environments=envs, quiet=st.quiet)
-    raise typer.Exit(EXIT_PROBLEMS if has_errors(problems) else EXIT_OK)
+    return problems

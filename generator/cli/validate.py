@@ -6,18 +6,22 @@ from typing import List, Optional
 
 import typer
 
-from generator.cli.base import EXIT_OK, EXIT_PROBLEMS, app, state, usage_error
-from generator.output import progress, report
-from generator.problems import has_errors
-from generator.validate.environments import UsageError, validate
+from generator.cli.base import EXIT_OK, EXIT_PROBLEMS, app, complete_environments, state, usage_error
 
 
-@app.command("validate")
+@app.command("validate", short_help="Schema and semantic checks of the specs and of the secret files beside them "
+                                      "(every environment when none is named).")
 def validate_command(
     ctx: typer.Context,
-    environments: Optional[List[str]] = typer.Argument(None, help="Environments to check (default: all)."),
+    environments: Optional[List[str]] = typer.Argument(None, metavar="ENV",
+                                                      help="Environments to check (default: all).",
+                                                      autocompletion=complete_environments),
 ) -> None:
     """Check environment specs: schema first, then semantic checks. Exit 0 clean, 1 problems, 2 usage error."""
+    from generator.output import progress, report
+    from generator.problems import has_errors
+    from generator.validate.environments import UsageError, validate
+
     st = state(ctx)
     try:
         with progress.tracking(progress.enabled(quiet=st.quiet, fmt=st.format.value)):

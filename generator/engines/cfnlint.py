@@ -25,28 +25,31 @@ cfn-lint severities: E -> error, W -> warning; informational rules are not run.
 Rule E2900 (deployment parameters against the template) is not run with
 parameters: hubgen's own parameter engine (HG505) checks the same and more
 (AllowedPattern, Min/Max), at the spec field.
+
+Every use of cfn-lint itself (importing it costs ~0.5 s, loading its rules
+~0.35 s) is in the job functions :func:`lint_template` and
+:func:`evaluate_environments`, which take and return plain data: a run whose
+units are all cached never imports cfn-lint, and the jobs can run in a
+*prepared* process (:func:`prepare`) that loaded cfn-lint while this one was
+validating and rendering -- the pre-commit hook's one-environment stack change.
 """
 
 from __future__ import annotations
 
 import ast
-import multiprocessing
 import os
 import re
 import sys
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from generator import codes
-from generator.engines.base import (EngineResult, EnvArtifacts, LintInputs, Stopwatch, Template, cached_units,
-                                    describe_spec_path, parameter_spec_path, unit_key)
 from generator.engines.cache import canonical_json, file_digest
 from generator.paths import CLUSTER_TEMPLATE
 from generator.problems import Location, Problem, Severity
-from generator.render.cloudformation import parameters as stack_parameters
-from generator.validate.schema import pointer
+
+if TYPE_CHECKING:  # the engine's inputs; imported where used, so that prepare() is quick to reach
+    from generator.engines.base import EngineResult, EnvArtifacts, LintInputs, Template
 
 NAME = "cfn-lint"
 SOURCE = "cfn-lint"
@@ -100,6 +103,107 @@ def effective_region(region: str) -> str:
     from cfnlint.helpers import REGIONS
 
     return region if region in REGIONS else DEFAULT_REGION
+
+
+# --- a prepared cfn-lint process ------------------------------------------------------
+
+_PREPARED: Any = None
+
+
+def prepare() -> bool:
+    """Start loading cfn-lint (import and rules, ~0.9 s) in a forked process now, for cfn-lint jobs this process
+    will probably ask for later; True when started.
+
+    `hubgen hook all` calls this first thing when a commit changes stack inputs, so the loading overlaps with
+    validation and rendering on another CPU; the jobs (:func:`lint_template`, :func:`evaluate_environments`) are
+    then sent to that process (:func:`run_job`), which runs them exactly as this process would (forking its own
+    warm workers for large batches). Unused, it is stopped when this process exits. Nothing is started with a
+    single CPU, ``HUBGEN_JOBS=1``, without fork, or once cfn-lint is loaded here already."""
+    global _PREPARED
+    if _PREPARED is not None or _RULES is not None or jobs_limit() < 2 or sys.platform != "linux":
+        return False
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return False
+    ctx = multiprocessing.get_context("fork")
+    ours, theirs = ctx.Pipe()
+    try:
+        process = ctx.Process(target=_serve, args=(theirs, ours), name="hubgen-cfn-lint")  # may fork workers
+        process.start()
+    except OSError:
+        return False
+    theirs.close()
+    _PREPARED = (process, ours)
+    import atexit
+
+    atexit.register(_stop_prepared)
+    return True
+
+
+def _serve(conn: Any, parents_end: Any) -> None:  # pragma: no cover - runs in the forked process
+    import gc
+
+    parents_end.close()
+    # Loading cfn-lint creates a few hundred thousand objects that live as long as this process: the cyclic
+    # garbage collector, scanning them again and again while they are created, costs ~0.3 s of the ~1 s
+    # (measured). So it is off while loading, and what was loaded is then frozen out of its sight.
+    gc.disable()
+    try:
+        _rules()
+    except Exception:  # noqa: BLE001 - the jobs then fail here and are run by the parent, which reports it
+        pass
+    finally:
+        gc.freeze()
+        gc.enable()
+    while True:
+        try:
+            fn, args = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            conn.send((True, fn(*args)))
+        except Exception as e:  # noqa: BLE001
+            conn.send((False, repr(e)))
+
+
+def release() -> None:
+    """Stop the prepared process (:func:`prepare`), if any: at once, whether or not it finished loading (it holds
+    nothing but a pipe to this process)."""
+    global _PREPARED
+    if _PREPARED is None:
+        return
+    process, conn = _PREPARED
+    _PREPARED = None
+    conn.close()
+    if process.is_alive():
+        process.terminate()
+    process.join(timeout=5)
+
+
+_stop_prepared = release
+
+
+def run_job(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` in the prepared process when there is one, else here (also when that process failed:
+    the job is then run here, so its errors are raised here)."""
+    if _PREPARED is not None:
+        process, conn = _PREPARED
+        try:
+            conn.send((fn, args))
+            ok, value = conn.recv()
+            if ok:
+                return value
+        except (EOFError, OSError, BrokenPipeError):
+            pass
+        _stop_prepared()
+    return fn(*args)
+
+
+def lint_template(text: str, region: str) -> dict:
+    """Job: one template in one region, without parameters -> ``{"region": region linted, "findings": [...]}``."""
+    linted = effective_region(region)
+    return {"region": linted, "findings": lint_text(text, linted)}
 
 
 # --- running cfn-lint ---------------------------------------------------------------
@@ -166,7 +270,13 @@ def parallel_map(fn: Callable[..., Any], jobs: Sequence[tuple]) -> list[Any]:
     warm. Where fork is unavailable (or a worker dies), the jobs run here.
     """
     workers = min(len(jobs), jobs_limit())
-    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods() or sys.platform != "linux":
+    if workers < 2 or sys.platform != "linux":
+        return [fn(*job) for job in jobs]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    if "fork" not in multiprocessing.get_all_start_methods():
         return [fn(*job) for job in jobs]
     _rules()
     try:
@@ -266,11 +376,51 @@ def _parameter_of(finding: dict, template: Any, declared: set[str]) -> str | Non
                 node = None
                 break
         if isinstance(node, str) and node in declared:
-            return node
+            return str(node)  # a plain str: cfn-lint's decoded nodes do not pickle (prepared process, workers)
     # {'Ref': 'X'} or ${X} (Fn::Sub) in the message: the parameter, when exactly one is named.
     message = finding.get("message", "")
     named = {n for n in _REF_RE.findall(message) + _SUB_RE.findall(message) if n in declared}
-    return named.pop() if len(named) == 1 else None
+    return str(named.pop()) if len(named) == 1 else None
+
+
+def evaluate_environments(text: str, envs: Sequence[tuple[str, str, dict]], known: dict[str, dict]) -> dict[str, dict]:
+    """Job: the cluster template ``text`` evaluated with each environment's parameters.
+
+    ``envs``: (name, region of the spec, stack parameters); ``known``: the template-only results already at hand,
+    by the spec's region (``{"region": linted, "findings": [...]}``). Returns, by environment name,
+    ``{"region": region linted, "findings": [...]}`` with each finding's ``parameter`` (None when it names none);
+    nothing when the template does not parse (the template-level run reports why)."""
+    from cfnlint.decode import decode_str
+
+    decoded, errors = decode_str(text)
+    if errors or not isinstance(decoded, dict):
+        return {}
+    block = decoded.get("Parameters")
+    declared = set(block) if isinstance(block, dict) else set()
+    # Batches: same region, and equal values for the parameters only cfn-lint's weaker resolvers see.
+    shared = sorted(weakly_resolved_parameters(decoded, declared))
+    groups: dict[tuple[str, str], list[tuple[str, dict]]] = {}
+    for name, region, params in envs:
+        weak = canonical_json([params.get(p) for p in shared])
+        groups.setdefault((effective_region(region), weak), []).append((name, params))
+    out: dict[str, dict] = {}
+    jobs = []
+    baselines: dict[str, set] = {}
+    for (region, _weak), members in sorted(groups.items()):
+        if region not in baselines:
+            cached = known.get(region)
+            if cached is None or cached["region"] != region:
+                cached = {"findings": lint_text(text, region)}
+            baselines[region] = {_baseline_key(f) for f in cached["findings"]}
+        for i in range(0, len(members), BATCH_SIZE):
+            jobs.append((text, region, members[i:i + BATCH_SIZE], baselines[region]))
+    for (_text, region, batch, _baseline), found in zip(jobs, parallel_map(lint_environments, jobs)):
+        for name, _ in batch:
+            findings = found.get(name, [])
+            for f in findings:
+                f["parameter"] = _parameter_of(f, decoded, declared)
+            out[name] = {"region": region, "findings": findings}
+    return out
 
 
 # --- the engine ------------------------------------------------------------------
@@ -303,6 +453,8 @@ class CfnLintEngine:
         return cfn_lint_version()
 
     def check(self, inputs: LintInputs) -> EngineResult:
+        from generator.engines.base import EngineResult, Stopwatch
+
         watch = Stopwatch()
         result = EngineResult(self.name, self.version())
         try:
@@ -312,6 +464,9 @@ class CfnLintEngine:
         return result
 
     def _check(self, inputs: LintInputs, result: EngineResult) -> None:
+        from generator.engines.base import cached_units, unit_key
+        from generator.render.cloudformation import parameters as stack_parameters
+
         version, cfg = result.version, config_key()
         regions = {env.name: env.context.model.region for env in inputs.environments}
         all_regions = sorted(set(regions.values())) or [DEFAULT_REGION]
@@ -323,11 +478,9 @@ class CfnLintEngine:
                 units[(t.path, region)] = (unit_key(NAME, version, "template", t.path, t.content, region, cfg), t)
 
         def lint_templates(misses: list) -> dict:
-            jobs = []
-            for (path, region), t in misses:
-                jobs.append(((path, region), t.content.decode("utf-8", errors="replace"), effective_region(region)))
-            found = parallel_map(lint_text, [(text, linted) for _, text, linted in jobs])
-            return {uid: {"region": linted, "findings": f} for (uid, _, linted), f in zip(jobs, found)}
+            jobs = [(uid, t.content.decode("utf-8", errors="replace")) for uid, t in misses]
+            found = run_job(parallel_map, lint_template, [(text, region) for (_path, region), text in jobs])
+            return {uid: payload for (uid, _), payload in zip(jobs, found)}
 
         template_results, hits = cached_units(inputs.cache, units, lint_templates, decode=_decode_payload)
         result.units += len(units)
@@ -356,39 +509,10 @@ class CfnLintEngine:
         }
 
         def lint_envs(misses: list) -> dict:
-            from cfnlint.decode import decode_str
-
-            text = template.content.decode("utf-8", errors="replace")
-            decoded, errors = decode_str(text)
-            if errors or not isinstance(decoded, dict):
-                return {}  # the template-level run reports why it does not parse
-            block = decoded.get("Parameters")
-            declared = set(block) if isinstance(block, dict) else set()
-            # Batches: same region, and equal values for the parameters only cfn-lint's weaker resolvers see.
-            shared = sorted(weakly_resolved_parameters(decoded, declared))
-            groups: dict[tuple[str, str], list[tuple[str, dict]]] = {}
-            for name, _env in misses:
-                region = effective_region(regions[name])
-                weak = canonical_json([params[name].get(p) for p in shared])
-                groups.setdefault((region, weak), []).append((name, params[name]))
-            out: dict[str, dict] = {}
-            jobs = []
-            baselines: dict[str, set] = {}
-            for (region, _weak), envs in sorted(groups.items()):
-                if region not in baselines:
-                    cached = template_results.get((CLUSTER_TEMPLATE, region))
-                    if cached is None or cached["region"] != region:
-                        cached = {"findings": lint_text(text, region)}
-                    baselines[region] = {_baseline_key(f) for f in cached["findings"]}
-                for i in range(0, len(envs), BATCH_SIZE):
-                    jobs.append((text, region, envs[i:i + BATCH_SIZE], baselines[region]))
-            for (_text, region, batch, _baseline), found in zip(jobs, parallel_map(lint_environments, jobs)):
-                for name, _ in batch:
-                    findings = found.get(name, [])
-                    for f in findings:
-                        f["parameter"] = _parameter_of(f, decoded, declared)
-                    out[name] = {"region": region, "findings": findings}
-            return out
+            known = {region: payload for (path, region), payload in template_results.items()
+                     if path == CLUSTER_TEMPLATE}
+            return run_job(evaluate_environments, template.content.decode("utf-8", errors="replace"),
+                           [(name, regions[name], params[name]) for name, _env in misses], known)
 
         env_results, hits = cached_units(inputs.cache, env_units, lint_envs, decode=_decode_payload)
         result.units += len(env_units)
@@ -408,6 +532,9 @@ class CfnLintEngine:
 
     @staticmethod
     def _env_problem(env: EnvArtifacts, template: Template, f: dict, params: dict) -> Problem:
+        from generator.engines.base import describe_spec_path, parameter_spec_path
+        from generator.validate.schema import pointer
+
         where = f"{template.path}:{f['line']}:{f['column'] or 1}"
         name = f.get("parameter")
         if name:

@@ -56,10 +56,6 @@ from generator.versions import KUBERNETES_SCHEMA_VERSION
 BUILDER_VERSION = "2"
 #: Name of the file that marks a complete schema directory.
 STAMP_FILENAME = "hubgen-schemas.json"
-#: Env var naming the directory holding the Flux CRD YAMLs.
-CRD_DIR_ENV = "HUBGEN_FLUX_CRDS"
-#: Where the Flux CRDs live relative to the hubgen repository root (tests, CI).
-DEFAULT_CRD_RELPATH = "../shared/reference/flux-crds"
 
 #: Sub-directory (per Kubernetes version) holding the core schemas.
 CORE_DIR_TEMPLATE = "v{version}-local-strict"
@@ -88,28 +84,15 @@ def _package_root() -> Path:
     return Path(__file__).resolve().parents[2]
 
 
-def default_crd_dir(repo_root: Path | None = None) -> Path:
-    """Directory of the Flux CRD YAMLs: ``$HUBGEN_FLUX_CRDS``, else ``<root>/../shared/reference/flux-crds``.
+def default_crd_files(*, offline: bool = False) -> list[Path]:
+    """The Flux CRD YAML files (:func:`generator.engines.flux_crds.crd_files`); SchemaBuildError when
+    they cannot be had."""
+    from generator.engines.flux_crds import CrdsUnavailable, crd_files
 
-    ``repo_root`` defaults to the hubgen checkout this module lives in. Raises
-    :class:`SchemaBuildError` when neither exists.
-    """
-    env = os.environ.get(CRD_DIR_ENV)
-    if env:
-        path = Path(env).expanduser()
-        if not path.is_dir():
-            raise SchemaBuildError(f"{CRD_DIR_ENV}={env} is not a directory")
-        return path.resolve()
-    candidates = [r for r in (repo_root, _package_root()) if r is not None]
-    for root in candidates:
-        path = (Path(root) / DEFAULT_CRD_RELPATH).resolve()
-        if path.is_dir():
-            return path
-    raise SchemaBuildError(
-        "Flux CRD YAMLs not found: set HUBGEN_FLUX_CRDS to a directory holding the Flux "
-        f"CustomResourceDefinitions (looked for {DEFAULT_CRD_RELPATH} next to "
-        + ", ".join(str(r) for r in candidates) + ")"
-    )
+    try:
+        return crd_files(offline=offline)
+    except CrdsUnavailable as e:
+        raise SchemaBuildError(str(e)) from e
 
 
 def _kubernetes_validate() -> tuple[Path, str]:
@@ -127,22 +110,23 @@ def _kubernetes_validate() -> tuple[Path, str]:
     return Path(spec.origin).parent / "kubernetes-json-schema", version
 
 
-def _crd_files(crd_dir: Path) -> list[Path]:
-    if not crd_dir.is_dir():
-        raise SchemaBuildError(f"CRD directory {crd_dir} does not exist")
-    files = sorted(p for p in crd_dir.iterdir() if p.is_file() and p.suffix in (".yaml", ".yml"))
+def crd_files_in(folder: Path) -> list[Path]:
+    """The CRD YAML files of a folder (recursively), for ``--crds DIR``."""
+    if not folder.is_dir():
+        raise SchemaBuildError(f"CRD directory {folder} does not exist")
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in (".yaml", ".yml"))
     if not files:
-        raise SchemaBuildError(f"no CRD YAML files in {crd_dir}")
+        raise SchemaBuildError(f"no CRD YAML files in {folder}")
     return files
 
 
-def schema_key(crd_dir: Path, kubernetes_version: str = KUBERNETES_SCHEMA_VERSION) -> str:
+def schema_key(crd_files: list[Path], kubernetes_version: str = KUBERNETES_SCHEMA_VERSION) -> str:
     """Cache key: kubernetes-validate version, Kubernetes version, builder version, CRD bytes."""
     _, kv_version = _kubernetes_validate()
     h = hashlib.sha256()
     for part in (BUILDER_VERSION, kv_version, kubernetes_version):
         h.update(part.encode() + b"\0")
-    for f in _crd_files(crd_dir):
+    for f in crd_files:
         h.update(f.name.encode() + b"\0")
         h.update(hashlib.sha256(f.read_bytes()).hexdigest().encode() + b"\0")
     return f"k8s{kubernetes_version}-kv{kv_version}-{h.hexdigest()[:16]}"
@@ -335,9 +319,9 @@ def crd_schemas(crd_docs: list[dict], core_dir_name: str | None = None) -> dict[
     return out
 
 
-def _load_crds(crd_dir: Path) -> list[dict]:
+def _load_crds(crd_files: list[Path]) -> list[dict]:
     docs: list[dict] = []
-    for f in _crd_files(crd_dir):
+    for f in crd_files:
         try:
             for doc in yaml.safe_load_all(f.read_text(encoding="utf-8")):
                 if not isinstance(doc, dict):
@@ -347,7 +331,7 @@ def _load_crds(crd_dir: Path) -> list[dict]:
         except yaml.YAMLError as e:
             raise SchemaBuildError(f"{f}: not valid YAML: {e}") from e
     if not docs:
-        raise SchemaBuildError(f"no CustomResourceDefinition in {crd_dir}")
+        raise SchemaBuildError(f"no CustomResourceDefinition in {', '.join(str(f) for f in crd_files)}")
     return docs
 
 
@@ -360,10 +344,10 @@ def _read_stamp(path: Path) -> dict | None:
         return None
 
 
-def _build_into(tmp: Path, crd_dir: Path, kubernetes_version: str, key: str) -> None:
+def _build_into(tmp: Path, crd_files: list[Path], kubernetes_version: str, key: str) -> None:
     n_core = _build_core(tmp, kubernetes_version)
     core_dir_name = CORE_DIR_TEMPLATE.format(version=kubernetes_version)
-    crds = crd_schemas(_load_crds(crd_dir), core_dir_name)
+    crds = crd_schemas(_load_crds(crd_files), core_dir_name)
     for name, schema in sorted(crds.items()):
         _write_json(tmp / name, schema)
     _, kv_version = _kubernetes_validate()
@@ -372,7 +356,7 @@ def _build_into(tmp: Path, crd_dir: Path, kubernetes_version: str, key: str) -> 
         "builder": BUILDER_VERSION,
         "kubernetesVersion": kubernetes_version,
         "kubernetesValidate": kv_version,
-        "crdFiles": {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in _crd_files(crd_dir)},
+        "crdFiles": {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in crd_files},
         "coreSchemas": n_core,
         "crdSchemas": sorted(crds),
         "schemaLocations": [CORE_TEMPLATE, CRD_TEMPLATE],
@@ -381,7 +365,7 @@ def _build_into(tmp: Path, crd_dir: Path, kubernetes_version: str, key: str) -> 
 
 def build_schema_dir(
     repo: RepoPaths,
-    crd_dir: Path | None = None,
+    crd_files: list[Path] | None = None,
     force: bool = False,
     *,
     out: Path | None = None,
@@ -396,8 +380,8 @@ def build_schema_dir(
     reader never sees a half-built directory and concurrent builders are safe.
     Raises :class:`SchemaBuildError` when an input is missing or malformed.
     """
-    crd_dir = Path(crd_dir) if crd_dir is not None else default_crd_dir(repo.root)
-    key = schema_key(crd_dir, kubernetes_version)
+    crd_files = list(crd_files) if crd_files is not None else default_crd_files()
+    key = schema_key(crd_files, kubernetes_version)
     target = Path(out) if out is not None else repo.cache / "kubeconform-schemas" / key
     if not force:
         stamp = _read_stamp(target)
@@ -406,7 +390,7 @@ def build_schema_dir(
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
-        _build_into(tmp, crd_dir, kubernetes_version, key)
+        _build_into(tmp, crd_files, kubernetes_version, key)
         if target.exists():
             trash = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
             try:
@@ -432,7 +416,8 @@ def main(argv: list[str] | None = None) -> int:
         description="Build the offline kubeconform schema directory (Kubernetes core + Flux CRDs).",
     )
     parser.add_argument("--out", type=Path, help="build into this directory (default: the repository cache)")
-    parser.add_argument("--crds", type=Path, help=f"Flux CRD YAML directory (default: ${CRD_DIR_ENV} or {DEFAULT_CRD_RELPATH})")
+    parser.add_argument("--crds", type=Path, help="Flux CRD YAML directory (default: $HUBGEN_FLUX_CRDS, else the "
+                                                  "pinned Flux controllers' Go modules)")
     parser.add_argument("--repo", type=Path, help="repository root (default: found from the current directory)")
     parser.add_argument("--kubernetes-version", default=KUBERNETES_SCHEMA_VERSION)
     parser.add_argument("--force", action="store_true", help="rebuild even when the cached copy is current")
@@ -440,7 +425,8 @@ def main(argv: list[str] | None = None) -> int:
     root = args.repo or find_repo_root(Path.cwd()) or _package_root()
     try:
         path = build_schema_dir(
-            RepoPaths(Path(root)), args.crds, args.force, out=args.out, kubernetes_version=args.kubernetes_version
+            RepoPaths(Path(root)), crd_files_in(args.crds) if args.crds else None, args.force, out=args.out,
+            kubernetes_version=args.kubernetes_version
         )
     except SchemaBuildError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -436,14 +436,14 @@ def check_manifests(
     files: Sequence[ManifestInput],
     *,
     kubernetes_version: str = KUBERNETES_SCHEMA_VERSION,
-    crd_dir: Path | None = None,
+    crd_files: list[Path] | None = None,
 ) -> list[Problem]:
     """Build (or reuse) the schema directory, then :func:`run_kubeconform`; HG506 if schemas cannot be built."""
     manifests = _select(files)
     if not manifests:
         return []
     try:
-        schema_dir = build_schema_dir(repo, crd_dir, kubernetes_version=kubernetes_version)
+        schema_dir = build_schema_dir(repo, crd_files, kubernetes_version=kubernetes_version)
     except (SchemaBuildError, OSError) as e:
         return _engine_unavailable(f"kubeconform schemas could not be built: {e}", manifests)
     return run_kubeconform(files, schema_dir, kubernetes_version=kubernetes_version, repo_root=repo.root)

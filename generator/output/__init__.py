@@ -6,13 +6,13 @@ import json
 import os
 import sys
 import time
-from typing import TextIO
-
-from rich.console import Console
-from rich.markup import escape
+from typing import TYPE_CHECKING, TextIO
 
 from generator import __version__
 from generator.problems import Problem, Severity, sorted_problems
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 FORMATS = ("text", "json", "github")
 JSON_SCHEMA_VERSION = 1
@@ -21,11 +21,20 @@ SUMMARY_MIN_ENVIRONMENTS = 10
 _IMPORTED = time.perf_counter()
 
 
+def escape(markup: str) -> str:
+    """:func:`rich.markup.escape` (rich is imported when text output is printed, not before)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(markup)
+
+
 def console(stream: TextIO | None = None, *, stderr: bool = False) -> Console:
     """The rich console every command prints through. Markup (``[bold]...[/]``) is hubgen's own: every value
     that comes from a user or a repository is passed through :func:`rich.markup.escape` before it reaches
     ``print``. Emoji codes are off, so a value such as ``:x:`` or ``:smile:`` prints as typed, and so is
     highlighting (no colours guessed from the text)."""
+    from rich.console import Console
+
     return Console(file=stream, stderr=stderr, highlight=False, soft_wrap=True, emoji=False)
 
 

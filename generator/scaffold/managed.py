@@ -7,9 +7,12 @@ managed file to the installed hubgen's version, ``hubgen init --check`` reports 
 ones that differ (HG405). Nothing under ``environments/`` is ever managed.
 
 ``.hubgen.yaml`` at the repository root records the hubgen version that last wrote
-the managed files and which files those were (so a file a newer hubgen no longer
+the managed files, which files those were (so a file a newer hubgen no longer
 ships is removed by the update, and a team's own files next to managed ones are
-never touched).
+never touched), and ``hubgen-source``: the pip requirement the repository's CI
+installs hubgen with (a git URL pinned to a commit or tag, see
+:mod:`generator.scaffold.install`; the workflows read it with ``sed``, so it is
+written as one plain ``hubgen-source: SPEC`` line).
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from generator.safefs import Confined, PartlyWritten, Refused
 
 #: The record of the last `hubgen init` / `hubgen init --update`, at the repository root.
 RECORD = ".hubgen.yaml"
+#: The record's key for where CI installs hubgen from (the workflows' "Install hubgen" steps read it).
+RECORD_SOURCE = "hubgen-source"
 
 
 @dataclass(frozen=True)
@@ -83,28 +88,42 @@ def shipped() -> dict[str, bytes]:
 class Record:
     version: str | None = None
     files: list[str] = field(default_factory=list)
+    #: The recorded hubgen-source exactly as written (not checked here: see install.parse_source).
+    source: str | None = None
 
 
 def read_record(root: Path) -> Record:
-    """The record of ``root``; an empty one when it is missing or unreadable."""
+    """The record of ``root``; an empty one when it is missing, unreadable or a symbolic link."""
     try:
-        data = yaml.safe_load((root / RECORD).read_text(encoding="utf-8"))
+        raw = _read(root, RECORD)
+        data = yaml.safe_load(raw.decode("utf-8")) if raw is not None else None
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return Record()
     if not isinstance(data, dict):
         return Record()
     files = data.get("managed")
     version = data.get("hubgen")
+    source = data.get(RECORD_SOURCE)
     return Record(str(version) if version is not None else None,
-                  [f for f in files if isinstance(f, str)] if isinstance(files, list) else [])
+                  [f for f in files if isinstance(f, str)] if isinstance(files, list) else [],
+                  source if isinstance(source, str) else None)
 
 
-def record_text(files: list[str]) -> str:
+def record_text(files: list[str], source: str) -> str:
+    """The record; ``source`` must be a requirement :func:`generator.scaffold.install.parse_source` returned
+    (no quotes, ``#`` only in ``#subdirectory=``: a plain YAML scalar that ``sed`` reads back unchanged).
+    Raises :class:`generator.scaffold.install.SourceError` (a ValueError) for anything else."""
+    from generator.scaffold.install import SourceError, parse_source
+
+    if parse_source(source) != source:
+        raise SourceError(f"{source!r} is not in the form hubgen records")
     lines = [
-        "# Written by hubgen: the version that last wrote the managed files listed below.",
-        "# `hubgen init --update` brings them to the installed hubgen's version; `hubgen init --check`",
-        "# reports any that differ. Edit the environments, not these files.",
+        "# Written by hubgen: the version that last wrote the managed files listed below, and where CI",
+        "# installs hubgen from (hubgen-source: a git URL pinned to a commit or tag, never a package index).",
+        "# `hubgen init --update` brings the files to the installed hubgen's version (--hubgen-source SPEC",
+        "# changes the source); `hubgen init --check` reports any that differ. Edit the environments, not these.",
         f"hubgen: {__version__}",
+        f"{RECORD_SOURCE}: {source}",
         "managed:",
         *(f"  - {f}" for f in sorted(files)),
     ]
@@ -180,18 +199,18 @@ def record_outdated(root: Path) -> bool:
     return rec.version != __version__ or sorted(rec.files) != sorted(shipped())
 
 
-def apply(root: Path, todo: list[ManagedChange]) -> None:
-    """Write the changes (each file atomically) and the record. Raises OSError."""
+def apply(root: Path, todo: list[ManagedChange], source: str) -> None:
+    """Write the changes (each file atomically) and the record naming ``source``. Raises OSError."""
     writes = {c.path: c.new for c in todo if c.new is not None}
-    writes[RECORD] = record_text(list(shipped())).encode("utf-8")
+    writes[RECORD] = record_text(list(shipped()), source).encode("utf-8")
     try:
         _confined(root).write_all(writes, deletes=[c.path for c in todo if c.new is None])
     except (Refused, PartlyWritten) as e:
         raise OSError(str(e)) from e
 
 
-def write_record(root: Path) -> None:
-    _confined(root).write(RECORD, record_text(list(shipped())).encode("utf-8"))
+def write_record(root: Path, source: str) -> None:
+    _confined(root).write(RECORD, record_text(list(shipped()), source).encode("utf-8"))
 
 
 def unified_diff(c: ManagedChange) -> str:
@@ -204,9 +223,28 @@ def unified_diff(c: ManagedChange) -> str:
     return out if out.endswith("\n") or not out else out + "\n\\ No newline at end of file\n"
 
 
-def problems(todo: list[ManagedChange]) -> list[Problem]:
-    """HG405 for every managed file an update would change."""
+def problems(todo: list[ManagedChange], root: Path | None = None) -> list[Problem]:
+    """HG405 for every managed file an update would change (and, given ``root``, for a record whose
+    hubgen-source CI cannot install hubgen from)."""
     what = {"create": "is missing", "update": "differs from the one hubgen {v} ships",
             "remove": "is no longer shipped by hubgen {v}"}
-    return [codes.HG405.problem(f"{c.path} {what[c.action].format(v=__version__)}", Location(c.path))
-            for c in todo]
+    out = [codes.HG405.problem(f"{c.path} {what[c.action].format(v=__version__)}", Location(c.path)) for c in todo]
+    if root is not None:
+        why = source_problem(read_record(root))
+        if why:
+            out.append(codes.HG405.problem(why, Location(RECORD)))
+    return out
+
+
+def source_problem(record: Record) -> str | None:
+    """Why CI cannot install hubgen from the record's hubgen-source (None: it can)."""
+    from generator.scaffold.install import FORM, OPTION, SourceError, parse_source
+
+    if record.source is None:
+        return (f"{RECORD} records no {RECORD_SOURCE}, so CI cannot install hubgen; run `hubgen init --update "
+                f"{OPTION} '{FORM}'`")
+    try:
+        parse_source(record.source)
+    except SourceError as e:
+        return f"{RECORD}: {RECORD_SOURCE} cannot be used: {e}; run `hubgen init --update {OPTION} '{FORM}'`"
+    return None

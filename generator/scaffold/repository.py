@@ -15,6 +15,7 @@ import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from generator import __version__
 from generator.paths import RepoPaths
@@ -23,6 +24,7 @@ from generator.scaffold import managed
 from generator.scaffold.cookie import REPOSITORY_TEMPLATE, TemplateError, run_template
 from generator.scaffold.environment import Draft, Refused
 from generator.validate.environments import UsageError
+from generator.versions import GO_TOOLS
 
 KMS_KEY_RE = re.compile(r"^arn:aws(-cn|-us-gov)?:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[A-Za-z0-9/_+=,.@-]+$")
 AGE_RECIPIENT_RE = re.compile(r"^age1[02-9ac-hj-np-z]{58}$")
@@ -34,6 +36,8 @@ class RepoAnswers:
     project: str
     sops_kms: str = ""
     sops_age: str = ""
+    #: Where the repository's CI installs hubgen from (checked by install.parse_source); recorded in .hubgen.yaml.
+    source: str = ""
 
 
 def check_target(target: Path) -> None:
@@ -78,21 +82,29 @@ def create(target: Path, answers: RepoAnswers, draft: Draft, text: str) -> list[
     from generator.generate import plan
     from generator.render import render_environment
     from generator.scaffold.environment import make_secrets
+    from generator.scaffold.install import SourceError, parse_source
     from generator.validate.environments import validate, validate_candidate
 
     check_target(target)
+    try:  # resolved and checked by the CLI first
+        parse_source(answers.source)
+    except SourceError as e:
+        raise TemplateError(f"hubgen source {answers.source!r}: {e}") from None
+    # The starter environment as validated against the empty repository: what the README can name.
+    first = validate_candidate(RepoPaths(target), draft.name, text)
+    if has_errors(first.problems):
+        raise Refused(first.problems)
     stage = target.parent / f".{target.name}.hubgen-init-{uuid.uuid4().hex[:12]}"
     try:
         stage.mkdir()
         files = managed.shipped()
-        root = run_template(REPOSITORY_TEMPLATE, stage, {"directory": "repository", "_repo": {
-            "project": answers.project, "env": draft.name, "version": __version__, "managed": sorted(files),
-            "sops_kms": answers.sops_kms, "sops_age": answers.sops_age}})
+        root = run_template(REPOSITORY_TEMPLATE, stage, {"directory": "repository", "_repo": readme_facts(
+            answers, draft.name, first.environments[draft.name].context.model, files)})
         for rel, content in files.items():
             dest = root / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(content)
-        managed.write_record(root)
+        managed.write_record(root, answers.source)
         repo = RepoPaths(root)
         env = repo.env(draft.name)
         repo.abs(env.dir).mkdir(parents=True)
@@ -126,6 +138,37 @@ def create(target: Path, answers: RepoAnswers, draft: Draft, text: str) -> list[
         return written
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def readme_facts(answers: RepoAnswers, env: str, model: Any, files: dict[str, bytes]) -> dict[str, Any]:
+    """What the repository template says about the new repository: only what it will contain."""
+    from generator.scaffold.install import pinned_ref, web_url
+    from generator.secrets.inventory import requirements
+
+    by_file: dict[str, list] = {}
+    for r in requirements(model):
+        by_file.setdefault(r.file, []).append(r)
+    made = sorted(f for f, reqs in by_file.items() if all(r.generated for r in reqs))  # as make_secrets does
+    ref = pinned_ref(answers.source)
+    return {
+        "project": answers.project, "env": env, "version": __version__, "managed": sorted(files),
+        "sops_kms": answers.sops_kms, "sops_age": answers.sops_age,
+        "source": answers.source,
+        # The same URL at another commit: the README's upgrade example.
+        "source_base": answers.source.split("#", 1)[0][: -len(ref) - 1],
+        "docs_url": web_url(answers.source),
+        "pre_commit": pre_commit_version(files),
+        "secret_files": made,
+        "hubs": [h.name for h in model.hubs],
+        "go_tools": list(GO_TOOLS),
+    }
+
+
+def pre_commit_version(files: dict[str, bytes]) -> str:
+    """The pre-commit version the shipped pull-request workflow pins (PRE_COMMIT_VERSION), or ""."""
+    text = files.get(".github/workflows/pull-request.yml", b"").decode("utf-8", "replace")
+    m = re.search(r"^\s*PRE_COMMIT_VERSION:\s*[\"']?([0-9][0-9A-Za-z.+-]*)[\"']?\s*$", text, re.M)
+    return m.group(1) if m else ""
 
 
 def _move_into_place(root: Path, target: Path) -> None:

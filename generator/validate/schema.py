@@ -13,14 +13,15 @@ import functools
 import json
 import re
 from importlib import resources
-from typing import Any, Iterable
-
-import jsonschema
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any, Iterable
 
 from generator import codes
 from generator.loader import Loaded
 from generator.problems import Location, Problem
+
+if TYPE_CHECKING:  # jsonschema is imported when a spec is validated, not by every user of this module
+    import jsonschema
+    from jsonschema.exceptions import ValidationError
 
 RANGE_VALIDATORS = {
     "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
@@ -43,6 +44,8 @@ def validator() -> jsonschema.Draft202012Validator:
     # No check_schema() here: the schema ships with the package and is checked against the draft 2020-12
     # metaschema by the test suite (tests/core/test_schema.py); checking it on every run cost 0.2 s of
     # each CLI start, fifty times the validation itself.
+    import jsonschema
+
     return jsonschema.Draft202012Validator(schema())
 
 

@@ -1,6 +1,8 @@
-"""docs/checks.md and the code catalogue agree, and every check code is exercised by a bad-input case.
+"""docs/checks.md and the code catalogue agree, and every check code is exercised by a bad-input case; the README's
+table of commands is the CLI's.
 
-docs/checks.md is generated: `hubgen checks --markdown > docs/checks.md`.
+docs/checks.md is generated: `hubgen checks --markdown > docs/checks.md`; the README's table of commands:
+`python -m generator.cli.docs --write`.
 """
 
 from __future__ import annotations
@@ -78,3 +80,43 @@ def test_every_registered_check_code_has_a_bad_input_case() -> None:
 
 def test_bad_input_cases_only_use_catalogued_codes() -> None:
     assert _exercised() <= set(codes.CODES)
+
+
+# ------------------------------------------------------------------ the README's table of commands
+README = REPO_ROOT / "README.md"
+
+
+def test_readme_command_table_is_generated_from_the_cli() -> None:
+    from generator.cli import docs
+
+    text = README.read_text(encoding="utf-8")
+    assert text.count(docs.BEGIN) == 1 and text.count(docs.END) == 1
+    assert docs.replace_section(text, docs.markdown()) == text, (
+        "README.md's table of commands is out of date: run `.venv/bin/python -m generator.cli.docs --write`")
+
+
+def test_command_table_names_every_command_and_its_help() -> None:
+    from typer.main import get_command
+
+    from generator.cli import docs
+    from generator.cli.app import app
+    from generator.cli.base import short_help
+
+    table = docs.markdown()
+    commands = get_command(app).commands
+    for name, command in commands.items():
+        assert f"| `hubgen {name}" in table, name
+        assert short_help(command).split("<")[0] in table, name
+        for sub in getattr(command, "commands", {}):
+            assert sub in table, f"{name} {sub}"
+    # Every documentation link points at a page that exists, for a command that exists.
+    for name, page in docs.DOCS.items():
+        assert name in commands and (REPO_ROOT / page).is_file(), (name, page)
+    for name, options in docs.SYNOPSIS_OPTIONS.items():
+        known = {o for p in commands[name].params for o in getattr(p, "opts", ())}
+        assert set(options) <= known, name
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    assert len(rows) == len(commands)
+    for row in rows:
+        cells = re.split(r"(?<!\\)\|", row)
+        assert len(cells) == 4 and cells[0] == cells[-1] == "", row

@@ -461,11 +461,11 @@ def test_build_is_cached_and_keyed(schema_dir, schema_cache, monkeypatch, tmp_pa
     # Different CRD inputs -> different key -> different directory.
     crds = tmp_path / "crds"
     crds.mkdir()
-    for f in k8s_schemas.default_crd_dir(REPO_ROOT).glob("*.yaml"):
+    for f in k8s_schemas.default_crd_files():
         if "helmrelease" in f.name:
             (crds / f.name).write_bytes(f.read_bytes())
     monkeypatch.setenv("HUBGEN_FLUX_CRDS", str(crds))
-    assert k8s_schemas.default_crd_dir(REPO_ROOT) == crds.resolve()
+    assert k8s_schemas.default_crd_files() == [crds / "helm.toolkit.fluxcd.io_helmreleases.yaml"]
     other = build_schema_dir(repo)
     assert other != schema_dir and (other / "helm.toolkit.fluxcd.io/helmrelease_v2.json").is_file()
     assert not (other / "source.toolkit.fluxcd.io").exists()
@@ -495,7 +495,7 @@ def test_out_directory(tmp_path, schema_dir):
 def test_missing_crd_dir_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setenv("HUBGEN_FLUX_CRDS", str(tmp_path / "nope"))
     with pytest.raises(k8s_schemas.SchemaBuildError, match="HUBGEN_FLUX_CRDS"):
-        k8s_schemas.default_crd_dir(REPO_ROOT)
+        k8s_schemas.default_crd_files()
 
 
 def test_check_manifests_reports_unbuildable_schemas_as_hg506(monkeypatch, tmp_path):

@@ -7,7 +7,8 @@ median wall time of 5 runs of:
 
 * ``hubgen plan`` after a change to one environment, and after a change to the shared template
   (every environment affected, all N planned);
-* the pre-commit entry points on a commit touching ONE environment: ``hubgen hook validate`` and
+* the pre-commit entry points on a commit touching ONE environment: ``hubgen hook all`` (the one hook;
+  without the engines, which bench/run.py measures) and the single ``hubgen hook validate`` and
   ``hubgen hook render-check``;
 
 and the same on the 2-environment examples, with the ratio. Use an idle machine: medians, not means.
@@ -67,6 +68,8 @@ def measure(repo: Path) -> dict[str, float]:
     spec.write_text(original.replace("maxSize: 4", "maxSize: 5"))
     out = {
         "plan, one environment changed": median_of([HUBGEN, "plan", "--base", "HEAD", "--format", "json"], repo),
+        "hook all (no engines), one environment": median_of(
+            [HUBGEN, "hook", "all", "--skip", "cfn-lint,kubeconform", "environments/dev/environment.yaml"], repo),
         "hook validate, one environment": median_of([HUBGEN, "hook", "validate", "environments/dev/environment.yaml"], repo),
         "hook render-check, one environment": median_of(
             [HUBGEN, "hook", "render-check", "environments/dev/environment.yaml"], repo),

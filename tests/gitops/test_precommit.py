@@ -1,7 +1,9 @@
 """The pre-commit hooks, installed for real in a temporary git repository made from the examples.
 
 `git commit` runs the hooks through the hook script `pre-commit install` writes, exactly as for a
-person. The hygiene hooks' virtualenv (pre-commit-hooks from PyPI; nothing is cloned from GitHub)
+person. hubgen's checks are one hook (`hubgen`: `hubgen hook all`, every check in one process);
+the single-check hooks stay in the configuration at the manual stage. The hygiene hooks' virtualenv
+(pre-commit-hooks from PyPI; nothing is cloned from GitHub)
 lives in a pre-commit home that persists across test runs (``~/.cache/hubgen-tests/pre-commit``;
 ``$HUBGEN_TEST_CACHE`` moves it), so only the very first run downloads anything. hubgen's hooks
 are ``language: system`` and run this checkout's hubgen (``.venv/bin`` on PATH).
@@ -119,9 +121,25 @@ def hook_lines(output: str) -> dict[str, str]:
     return out
 
 
-def hook_names() -> dict[str, str]:
+def hook_names(stage: str | None = "pre-commit") -> dict[str, str]:
+    """Hook id -> name, of the hooks that run at ``stage`` (None: every hook of the configuration)."""
     config = yaml.safe_load(CONFIG.read_text())
-    return {h["id"]: h["name"] for r in config["repos"] for h in r["hooks"]}
+    default = config.get("default_stages", ["pre-commit"])
+    return {h["id"]: h["name"] for r in config["repos"] for h in r["hooks"]
+            if stage is None or stage in h.get("stages", default)}
+
+
+CHECKS = ("validate", "secrets", "render-check", "cfn-lint", "kubeconform")
+
+
+def check_states(output: str) -> dict[str, str]:
+    """`hubgen hook all`'s summary: check -> passed / failed / skipped / not run."""
+    return dict(re.findall(rf"^  ({'|'.join(CHECKS)}) +(passed|failed|skipped|not run)", output, re.M))
+
+
+def states(*statuses: str) -> dict[str, str]:
+    """The expected summary: one status per check, in the order of CHECKS."""
+    return dict(zip(CHECKS, statuses, strict=True))
 
 
 # ------------------------------------------------------------------ the configuration itself
@@ -147,6 +165,28 @@ def test_config_and_hook_manifest_are_valid_for_pre_commit():
         # The published hooks run the same commands as this repository's own hooks.
         assert hook["id"] in local and hook["entry"] == local[hook["id"]]["entry"], hook["id"]
         assert hook["files"] == local[hook["id"]]["files"], hook["id"]
+    assert {h["id"] for h in manifest} == {i for i in local if i.startswith("hubgen")}
+
+
+def test_one_hubgen_hook_runs_on_commit_and_the_single_ones_are_manual():
+    """The default configuration runs hubgen's checks as one hook (one process); the single-check hooks are there
+    for `pre-commit run --hook-stage manual <id>` and for configurations that want them."""
+    on_commit = [i for i in hook_names() if i.startswith("hubgen")]
+    assert on_commit == ["hubgen"]
+    local = {h["id"]: h for r in yaml.safe_load(CONFIG.read_text())["repos"] for h in r["hooks"]}
+    assert local["hubgen"]["entry"] == "hubgen hook all"
+    single = [i for i in local if i.startswith("hubgen-")]
+    assert sorted(single) == ["hubgen-cfn-lint", "hubgen-kubeconform", "hubgen-render-check", "hubgen-secrets",
+                              "hubgen-validate"]
+    assert all(local[i].get("stages") == ["manual"] for i in single)
+    # The one hook starts for every file any single hook starts for.
+    pattern = re.compile(local["hubgen"]["files"])
+    for path in ("environments/dev/environment.yaml", "environments/dev/hubs/dev/helmrelease.yaml",
+                 "environments/dev/secrets/dev.secret.yaml", "manifests/cloudformation/cluster.yaml",
+                 "schema/environment.schema.json", "generator/model.py", "pyproject.toml", "other/x.secret.yaml"):
+        assert pattern.search(path), path
+        assert any(re.search(local[i]["files"], path) for i in single), path
+    assert not pattern.search("docs/workflow.md") and not pattern.search("README.md")
 
 
 def test_every_hook_entry_is_a_real_command():
@@ -184,9 +224,7 @@ def test_clean_commit_passes(hooked, hook_env, run_hubgen):
     result = commit(hooked, hook_env, "dev: four to five nodes at most")
     assert result.rc == 0, result
     states = hook_lines(result.output)
-    names = hook_names()
-    for hook in ("hubgen-validate", "hubgen-render-check", "hubgen-cfn-lint", "hubgen-kubeconform"):
-        assert states[names[hook]] == "Passed", result
+    assert states[hook_names()["hubgen"]] == "Passed", result
     assert git(hooked, "log", "-1", "--format=%s").strip() == "dev: four to five nodes at most"
 
 
@@ -195,7 +233,8 @@ def test_spec_edit_without_render_is_rejected_with_the_fix_command(hooked, hook_
     head = git(hooked, "rev-parse", "HEAD")
     result = commit(hooked, hook_env)
     assert result.rc != 0, result
-    assert hook_lines(result.output)[hook_names()["hubgen-render-check"]] == "Failed"
+    assert hook_lines(result.output)[hook_names()["hubgen"]] == "Failed"
+    assert check_states(result.output) == states("passed", "passed", "failed", "passed", "passed"), result
     assert "environments/dev/cloudformation/cluster.template-configuration.json" in result.output
     assert "HG401" in result.output
     fix = [line.strip() for line in result.output.splitlines() if line.strip().startswith("hubgen render")]
@@ -209,7 +248,8 @@ def test_unencrypted_secret_file_is_rejected(hooked, hook_env):
                       "type: Opaque\nstringData:\n  token: not-encrypted-at-all\n")
     result = commit(hooked, hook_env)
     assert result.rc != 0, result
-    assert hook_lines(result.output)[hook_names()["hubgen-secrets"]] == "Failed"
+    assert hook_lines(result.output)[hook_names()["hubgen"]] == "Failed"
+    assert check_states(result.output) == states("passed", "failed", "passed", "passed", "passed"), result
     assert re.search(r"environments/dev/secrets/x\.secret\.yaml(:\d+:\d+)?: error HG304", result.output), result
     assert "not-encrypted-at-all" not in result.output  # the plaintext is never echoed
 
@@ -222,8 +262,10 @@ def test_broken_spec_is_rejected_with_its_location(hooked, hook_env):
     column = lines[line - 1].index("instanceTypo") + 1
     result = commit(hooked, hook_env)
     assert result.rc != 0, result
-    assert hook_lines(result.output)[hook_names()["hubgen-validate"]] == "Failed"
+    assert hook_lines(result.output)[hook_names()["hubgen"]] == "Failed"
     assert f"{DEV_SPEC}:{line}:{column}: error HG102" in result.output, result
+    # The spec cannot be rendered: the checks that need it say so instead of passing.
+    assert check_states(result.output) == states("failed", "passed", "not run", "not run", "not run"), result
 
 
 def test_commit_touching_no_environment_runs_no_hubgen_hook(hooked, hook_env):
@@ -231,6 +273,35 @@ def test_commit_touching_no_environment_runs_no_hubgen_hook(hooked, hook_env):
     result = commit(hooked, hook_env)
     assert result.rc == 0, result
     states = hook_lines(result.output)
-    names = hook_names()
-    for hook in ("hubgen-validate", "hubgen-render-check", "hubgen-cfn-lint", "hubgen-kubeconform"):
-        assert states[names[hook]] == "Skipped", result
+    assert states[hook_names()["hubgen"]] == "Skipped", result
+
+
+# ------------------------------------------------------------------ the one hook: several problems in one commit
+def test_one_commit_with_several_problems_names_each_failed_check(hooked, hook_env, run_hubgen):
+    """A commit with a spec error in one environment, stale generated files in another and an unencrypted secret
+    file: one hook run reports all three, each under the check that found it, and the one fixing command."""
+    replace_once(hooked / "environments/prod/environment.yaml", "maxSize: 10", "maxSize: ten")
+    replace_once(hooked / DEV_SPEC, "maxSize: 4", "maxSize: 5")  # not rendered
+    (hooked / "environments/dev/secrets/x.secret.yaml").write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: x\n  namespace: dev\ntype: Opaque\n"
+        "stringData:\n  token: not-encrypted-at-all\n")
+    result = commit(hooked, hook_env)
+    assert result.rc != 0, result
+    assert hook_lines(result.output)[hook_names()["hubgen"]] == "Failed"
+    assert check_states(result.output) == states("failed", "failed", "failed", "passed", "passed"), result
+    # prod cannot be rendered; dev is rendered and linted all the same.
+    assert re.search(r"render-check +failed .*not checked: prod", result.output), result
+    assert "environments/prod/environment.yaml" in result.output and "HG304" in result.output
+    fix = [line.strip() for line in result.output.splitlines() if line.strip().startswith("hubgen render")]
+    assert fix == ["hubgen render dev"], result
+    assert "not-encrypted-at-all" not in result.output
+
+
+def test_the_single_hooks_run_at_the_manual_stage(hooked, hook_env):
+    replace_once(hooked / DEV_SPEC, "maxSize: 4", "maxSize: 5")  # not rendered
+    git(hooked, "add", "-A")
+    result = run([sys.executable, "-m", "pre_commit", "run", "--hook-stage", "manual", "hubgen-render-check",
+                  "--files", DEV_SPEC], hooked, hook_env)
+    assert result.rc == 1, result
+    assert hook_lines(result.output) == {hook_names(None)["hubgen-render-check"]: "Failed"}, result
+    assert "    hubgen render dev" in result.output

@@ -2,8 +2,8 @@
 
 Helpers are in tests/lint/helpers.py.
 
-* The JupyterHub chart's values schema comes from ``<repo>/../shared/reference/z2jh-4.4.0``
-  (or ``$HUBGEN_Z2JH_REFERENCE``), linked into a chart cache as ``jupyterhub-4.4.0``.
+* The JupyterHub chart 4.4.0 is fetched by hubgen itself into a session chart cache, from a local Helm
+  repository serving the reference chart (tests/charts.py; skipped without it, failed under CI).
 * kubeconform is found like hubgen finds it (``$HUBGEN_KUBECONFORM``, ``.tools/bin``, ``PATH``);
   missing, the tests that need it are skipped -- unless ``CI`` is set, then they fail.
 * Every test runs offline (``HUBGEN_OFFLINE=1``) except the fetcher's, which talks to a local
@@ -20,24 +20,10 @@ from pathlib import Path
 import pytest
 
 from generator.engines.kubeconform import find_kubeconform
+from tests.charts import ci, fetched_chart_cache
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHART_VERSION = "4.4.0"
-
-
-def ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def z2jh_reference() -> Path:
-    env = os.environ.get("HUBGEN_Z2JH_REFERENCE")
-    path = Path(env) if env else (REPO_ROOT / ".." / "shared" / "reference" / f"z2jh-{CHART_VERSION}").resolve()
-    if not (path / "values.schema.json").is_file() or not (path / "values.yaml").is_file():
-        message = f"z2jh {CHART_VERSION} reference (values.yaml, values.schema.json) not found at {path}"
-        if ci():
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 @pytest.fixture(scope="session")
@@ -53,10 +39,8 @@ def kubeconform_bin() -> Path:
 
 @pytest.fixture(scope="session")
 def chart_cache(tmp_path_factory) -> Path:
-    """A chart cache holding jupyterhub-4.4.0 -> the shared reference copy."""
-    d = tmp_path_factory.mktemp("charts")
-    (d / f"jupyterhub-{CHART_VERSION}").symlink_to(z2jh_reference(), target_is_directory=True)
-    return d
+    """A chart cache holding jupyterhub-4.4.0, fetched by hubgen from a local Helm repository."""
+    return fetched_chart_cache(tmp_path_factory.mktemp("charts") / "cache", version=CHART_VERSION)
 
 
 @pytest.fixture(scope="session")

@@ -11,15 +11,13 @@ import io
 import json
 import socket
 import tarfile
-import threading
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import yaml
 
 from generator.engines.chart_values import ChartError, ChartVersionNotFound, fetch_chart
+from tests.charts import serve_folder
 from tests.lint.helpers import lint_json, position, problems, replace_once
 
 DEV = "environments/dev/environment.yaml"
@@ -37,11 +35,6 @@ def chart_package(reference: Path, version: str, *, schema: bool = True) -> byte
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     return buf.getvalue()
-
-
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *args):  # keep test output clean
-        pass
 
 
 @pytest.fixture
@@ -62,14 +55,8 @@ def chart_repo(tmp_path, chart_cache):
         (root / "charts" / "index.yaml").write_text(yaml.safe_dump(doc))
 
     write_index()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield {"url": f"http://127.0.0.1:{server.server_address[1]}/charts/", "write_index": write_index}
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_folder(root) as url:
+        yield {"url": f"{url}charts/", "write_index": write_index}
 
 
 @pytest.fixture

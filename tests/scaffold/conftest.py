@@ -47,16 +47,16 @@ def sops_repo(repo: Path, age_key: tuple[str, Path]) -> Path:
 
 @pytest.fixture(scope="session")
 def engine_env(tmp_path_factory) -> dict[str, str]:
-    """Environment for `hubgen lint` and the pre-commit hooks: offline, the reference chart schema
-    (``../shared/reference/z2jh-4.4.0``), one lint cache for the session, the pinned kubeconform."""
-    import os
+    """Environment for `hubgen lint` and the pre-commit hooks: offline, the JupyterHub chart fetched into a
+    session chart cache from a local Helm repository (tests/charts.py), one lint cache for the session,
+    the pinned kubeconform."""
+    from tests.charts import fetched_chart_cache, reference_dir
 
-    reference = Path(os.environ.get("HUBGEN_Z2JH_REFERENCE") or ROOT.parent / "shared/reference/z2jh-4.4.0")
-    charts = tmp_path_factory.mktemp("charts")
+    charts = tmp_path_factory.mktemp("charts") / "cache"
+    if (reference_dir() / "charts" / "jupyterhub-4.4.0").is_dir():
+        fetched_chart_cache(charts)
     env = {"HUBGEN_OFFLINE": "1", "HUBGEN_CACHE_DIR": str(tmp_path_factory.mktemp("hubgen-cache")),
            "HUBGEN_CHART_CACHE": str(charts), "HUBGEN_TOOLS_BIN": str(ROOT / ".tools" / "bin")}
-    if (reference / "values.schema.json").is_file():
-        (charts / "jupyterhub-4.4.0").symlink_to(reference.resolve(), target_is_directory=True)
     kubeconform = ROOT / ".tools" / "bin" / "kubeconform"
     if kubeconform.is_file():
         env["HUBGEN_KUBECONFORM"] = str(kubeconform)

@@ -16,12 +16,13 @@ from tests.conftest import git
 from generator import __version__
 from generator.scaffold import managed
 
-from .util import ROOT, set_args
+from .util import ROOT, SOURCE, set_args
 
 
-def init(hubgen_fast, target: Path, age: str, *extra: str):
+def init(hubgen_fast, target: Path, age: str, *extra: str, source: str | None = SOURCE):
+    given = ["--hubgen-source", source] if source is not None else []
     return hubgen_fast(["init", target, "--no-input", "--sops-age", age, "--project", "Course hubs", *set_args(),
-                        *extra])
+                        *given, *extra])
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,7 @@ def test_init_makes_a_complete_repository(made: Path):
     readme = (made / "README.md").read_text()
     assert readme.startswith("# Course hubs\n") and "hubgen init --update" in readme
     record = yaml.safe_load((made / ".hubgen.yaml").read_text())
-    assert record == {"hubgen": __version__, "managed": sorted(shipped)}
+    assert record == {"hubgen": __version__, "hubgen-source": SOURCE, "managed": sorted(shipped)}
     sops = yaml.safe_load((made / ".sops.yaml").read_text())
     assert sops["creation_rules"][0]["encrypted_regex"] == "^(data|stringData)$"
     spec = yaml.safe_load((made / "environments/dev/environment.yaml").read_text())
@@ -101,7 +102,7 @@ def test_init_prompts_from_stdin(hubgen, hubgen_fast, tmp_path: Path, age_key):
         "", "",  # host, login
         "alice", "", "", "", "", "",  # admins, allowed users, image, tag, IRSA role, gitpuller
     ]
-    r = hubgen(["init", target, "--env", "lab"], input="\n".join(answers) + "\n")
+    r = hubgen(["init", target, "--env", "lab", "--hubgen-source", SOURCE], input="\n".join(answers) + "\n")
     assert r.rc == 0, r
     assert "invalid: expected arn:aws:kms" in r.stderr
     assert (target / "README.md").read_text().startswith("# Research computing\n")
@@ -126,7 +127,7 @@ def test_init_refuses_and_writes_nothing(hubgen_fast, tmp_path: Path, age_key, s
         target.mkdir()
         (target / "notes.txt").write_text("mine\n")
     before = snapshot(parent)
-    base = ["init", target, "--no-input", "--project", "P", *set_args()]
+    base = ["init", target, "--no-input", "--project", "P", *set_args(), "--hubgen-source", SOURCE]
     if "--no-sops" in args:
         args = [a for a in args if a != "--no-sops"]
     elif not any(a == "--sops-age" for a in args):
@@ -161,7 +162,7 @@ def test_update_brings_managed_files_current_and_leaves_the_rest(hubgen_fast, ma
     (repo / "manifests/cloudformation/retired.yaml").write_text("# no longer shipped\n")
     record = yaml.safe_load((repo / ".hubgen.yaml").read_text())
     (repo / ".hubgen.yaml").write_text(yaml.safe_dump(
-        {"hubgen": "0.0.1", "managed": record["managed"] + [
+        {"hubgen": "0.0.1", "hubgen-source": SOURCE, "managed": record["managed"] + [
             "manifests/cloudformation/retired.yaml",
             # A hand-edited record cannot make an update delete what hubgen does not manage.
             "README.md", "environments/dev/environment.yaml", "../outside.yaml"]}))
@@ -200,8 +201,10 @@ def test_update_brings_managed_files_current_and_leaves_the_rest(hubgen_fast, ma
     for path, content in untouched.items():
         assert path.read_bytes() == content, path
     assert (tmp_path / "outside.yaml").exists()
-    assert yaml.safe_load((repo / ".hubgen.yaml").read_text()) == {"hubgen": __version__,
-                                                                   "managed": sorted(managed.shipped())}
+    assert yaml.safe_load((repo / ".hubgen.yaml").read_text()) == {
+        "hubgen": __version__, "hubgen-source": SOURCE, "managed": sorted(managed.shipped())}
+    # Kept, and said so: CI still installs the recorded (older) hubgen.
+    assert "kept hubgen-source" in update.stdout and "hubgen 0.0.1" in update.stdout
     again = hubgen_fast(["--repo", repo, "init", "--check"])
     assert again.rc == 0, again
     assert "up to date" in again.stdout

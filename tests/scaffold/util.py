@@ -39,6 +39,11 @@ VALID_SETS = {
 }
 
 
+#: Where the CI of a repository made by `hubgen init` installs hubgen from (this checkout is an editable install,
+#: which gives no default: every `init` in the tests names one).
+SOURCE = "hubgen @ git+https://github.com/example/hubgen@0123456789abcdef0123456789abcdef01234567"
+
+
 def set_args(overrides: dict[str, str] | None = None, *, without: Sequence[str] = ()) -> list[str]:
     values = {**VALID_SETS, **(overrides or {})}
     out: list[str] = []
