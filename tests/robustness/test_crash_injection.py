@@ -149,7 +149,8 @@ class _Process:
             self._log.close()
         else:
             rc = self._proc.wait()
-        return rc, self.out.read_text(errors="replace")
+        # A child killed before it opened its output file (a kill right after the fork) wrote nothing.
+        return rc, self.out.read_text(errors="replace") if self.out.exists() else ""
 
 
 def _trial(versions: Versions, tmp: Path, mode: str, i: int, rng: random.Random, server: ForkServer) -> str:
