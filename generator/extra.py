@@ -15,7 +15,7 @@ import errno
 
 from generator.artifacts import Kind, RenderedFile
 from generator.paths import RepoPaths
-from generator.safefs import Confined, Refused
+from generator.safefs import Refused, read_file
 
 #: Same limit as secret files: a manifest is kilobytes.
 MAX_BYTES = 1024 * 1024
@@ -50,11 +50,10 @@ class ExtraFile:
 
 def read(repo: RepoPaths, name: str) -> list[ExtraFile]:
     """Every manifest of ``environments/<name>/extra/`` (sorted), links and unreadable files included."""
-    reader = Confined(repo.root, lambda _: True)
     out = []
     for path in repo.extra_manifests(name):
         try:
-            data = reader.read(path)
+            data = read_file(repo.root, path)
         except Refused:
             out.append(ExtraFile(path, unusable="is a symbolic link; keep the team's manifests as regular files "
                                                 "in the repository (Flux would apply whatever it points to)"))

@@ -51,16 +51,35 @@ def scan_rendered(files: list[RenderedFile]) -> list[Problem]:
     return out
 
 
-#: (repository, environment -> model) while :func:`plan` renders; forked workers inherit it.
-_WORK: tuple[RepoPaths, dict] | None = None
+def render_in(repo: RepoPaths, name: str, model) -> list[RenderedFile]:
+    """The files environment ``name`` of ``repo`` renders to: its spec's model, and whether its extra/ folder
+    holds manifests (then the entry point applies them)."""
+    return render_environment(model, extra_manifests=bool(repo.extra_manifests(name)))
 
 
-def _render_one(name: str) -> tuple[list[RenderedFile], list[Problem], EnvChange]:
-    """Render one environment, scan the result for secrets and compare it with the disk."""
+#: (repository, environment -> model, compare) while :func:`render_all` renders; forked workers inherit it.
+_WORK: tuple[RepoPaths, dict, bool] | None = None
+
+
+def _render_one(name: str) -> tuple[list[RenderedFile], list[Problem], EnvChange | None]:
     assert _WORK is not None
-    repo, models = _WORK
-    files = render_environment(models[name], extra_manifests=bool(repo.extra_manifests(name)))
+    repo, models, compare = _WORK
+    files = render_in(repo, name, models[name])
+    if not compare:
+        return files, [], None
     return files, scan_rendered(files), plan_environment(repo, name, files)
+
+
+def render_all(repo: RepoPaths, models: dict, *, compare: bool = True,
+               on_done=None) -> list[tuple[list[RenderedFile], list[Problem], EnvChange | None]]:
+    """(files, HG303 problems, change against the disk) of each environment of ``models`` (name -> model), in
+    that order, on forked workers for many environments. ``compare=False``: the files only (no scan, no disk)."""
+    global _WORK
+    _WORK = (repo, models, compare)
+    try:
+        return map_in_chunks(_render_one, list(models), on_done=on_done)
+    finally:
+        _WORK = None
 
 
 def plan(repo: RepoPaths, names: list[str] | None = None) -> RenderPlan:
@@ -70,12 +89,8 @@ def plan(repo: RepoPaths, names: list[str] | None = None) -> RenderPlan:
     if not result.ok:
         return result
     task = progress.task("render", len(validation.environments))
-    global _WORK
-    _WORK = (repo, {name: r.context.model for name, r in validation.environments.items()})
-    try:
-        rendered = map_in_chunks(_render_one, list(validation.environments), on_done=task.advance)
-    finally:
-        _WORK = None
+    rendered = render_all(repo, {name: r.context.model for name, r in validation.environments.items()},
+                          on_done=task.advance)
     task.done()
     for name, (files, problems, change) in zip(validation.environments, rendered):
         result.files[name] = files

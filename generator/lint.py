@@ -30,10 +30,10 @@ from generator.engines.cache import ResultCache, canonical_json, problem_to_json
 from generator.engines.cfnlint import CfnLintEngine
 from generator.engines.chart_values import ChartValuesEngine
 from generator.engines.template_params import TemplateParametersEngine
+from generator.generate import render_in
 from generator.output import progress
 from generator.paths import TEMPLATES_DIR, RepoPaths
 from generator.problems import Location, Problem
-from generator.render import render_environment
 from generator.validate.environments import validate
 from generator.versions import GO_TOOLS, KUBERNETES_SCHEMA_VERSION
 
@@ -162,6 +162,26 @@ def collect_templates(repo: RepoPaths) -> dict[str, Template]:
     return out
 
 
+def artifacts(repo: RepoPaths, context, files: Sequence[RenderedFile]) -> EnvArtifacts:
+    """What the engines check of one environment: its rendered files and the team's manifests in extra/
+    (kubeconform checks those too)."""
+    return EnvArtifacts(context, (*files, *extra.artifacts(repo, context.folder)))
+
+
+def run_engine(name: str, inputs: LintInputs) -> EngineResult:
+    """One engine's result; an engine that fails is an HG506 problem, never a traceback."""
+    engine: Engine = ENGINES[name]()
+    try:
+        return engine.check(inputs)
+    except Exception as e:  # noqa: BLE001 - an engine bug must be a reported problem, not a traceback
+        result = EngineResult(name, "")
+        result.problems.append(codes.HG506.problem(
+            f"engine {name} failed unexpectedly ({type(e).__name__}: {e}); its checks did not happen",
+            Location(TEMPLATES_DIR if name in ("cfn-lint", "params") else "environments"),
+            hint="This is a hubgen bug; please report it with the output of `hubgen lint --format json`."))
+        return result
+
+
 def run(repo: RepoPaths, names: Sequence[str] | None = None, *, engines: Sequence[str] | None = None,
         use_cache: bool = True, offline: bool = False) -> LintRun:
     """Validate, render in memory and lint ``names`` (default: every environment).
@@ -185,23 +205,13 @@ def run(repo: RepoPaths, names: Sequence[str] | None = None, *, engines: Sequenc
         if not r.ok:
             run_.skipped.append(name)
             continue
-        own = extra.artifacts(repo, name)  # the team's manifests in extra/: kubeconform checks them too
-        files = render_environment(r.context.model, extra_manifests=bool(repo.extra_manifests(name)))
-        envs.append(EnvArtifacts(r.context, (*files, *own)))
+        envs.append(artifacts(repo, r.context, render_in(repo, name, r.context.model)))
     task.done()
     inputs = LintInputs(repo, collect_templates(repo), envs, ResultCache(repo.cache, enabled=use_cache),
                         offline=offline)
     task = progress.task("lint", len(dict.fromkeys(selected)), environments=len(envs))
     for name in dict.fromkeys(selected):
-        engine: Engine = ENGINES[name]()
-        try:
-            result = engine.check(inputs)
-        except Exception as e:  # noqa: BLE001 - an engine bug must be a reported problem, not a traceback
-            result = EngineResult(name, "")
-            result.problems.append(codes.HG506.problem(
-                f"engine {name} failed unexpectedly ({type(e).__name__}: {e}); its checks did not happen",
-                Location(TEMPLATES_DIR if name in ("cfn-lint", "params") else "environments"),
-                hint="This is a hubgen bug; please report it with the output of `hubgen lint --format json`."))
+        result = run_engine(name, inputs)
         run_.results.append(result)
         run_.problems.extend(result.problems)
         task.advance()

@@ -29,6 +29,7 @@ import fcntl
 import os
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterator
 
 from generator import codes
@@ -36,7 +37,7 @@ from generator.artifacts import RenderedFile
 from generator.paths import RepoPaths
 from generator.problems import Location, Problem
 from generator.render.common import HEADER_MARK, hand_edited
-from generator.safefs import TEMP_RE, Confined, PartlyWritten, Refused
+from generator.safefs import TEMP_RE, Confined, PartlyWritten, Refused, read_file
 
 
 class WriteError(Exception):
@@ -72,12 +73,12 @@ def _is_hubgen_file(repo: RepoPaths, environment: str, relpath: str, content: by
     return content.startswith(HEADER_MARK.encode()) or repo.env(environment).is_headerless_output(relpath)
 
 
-def _current(reader: Confined, relpath: str) -> tuple[str, bytes | None]:
+def _current(root: Path, relpath: str) -> tuple[str, bytes | None]:
     """("file", bytes) | ("missing", None) | ("link", None) | ("blocked", None), never following links."""
     try:
-        data = reader.read(relpath)
+        data = read_file(root, relpath)
     except Refused as e:
-        return ("link", None) if "symbolic link" in str(e) else ("blocked", None)
+        return ("link", None) if e.link else ("blocked", None)
     except IsADirectoryError:
         return "blocked", None
     except OSError as e:
@@ -90,7 +91,6 @@ def _current(reader: Confined, relpath: str) -> tuple[str, bytes | None]:
 def plan_environment(repo: RepoPaths, environment: str, files: list[RenderedFile]) -> EnvChange:
     """Compare rendered files with the disk. ``files`` empty means the environment is gone."""
     change = EnvChange(environment)
-    reader = Confined(repo.root, lambda _: True)
     on_disk, change.links = repo._scan_generated(environment)
     linked = set(change.links)
 
@@ -100,7 +100,7 @@ def plan_environment(repo: RepoPaths, environment: str, files: list[RenderedFile
     for f in files:
         if under_link(f.path):
             continue
-        kind, current = _current(reader, f.path)
+        kind, current = _current(repo.root, f.path)
         if kind == "link":
             change.links.append(f.path)
         elif kind == "blocked":
@@ -118,7 +118,7 @@ def plan_environment(repo: RepoPaths, environment: str, files: list[RenderedFile
         if TEMP_RE.match(path.rsplit("/", 1)[-1]):
             change.temps.append(path)
             continue
-        kind, current = _current(reader, path)
+        kind, current = _current(repo.root, path)
         if kind != "file" or current is None:
             continue
         if _is_hubgen_file(repo, environment, path, current):

@@ -7,6 +7,7 @@ receive the typed model for logic and the loaded spec for positions.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Iterable
@@ -33,6 +34,17 @@ class EnvContext:
     @property
     def spec(self) -> dict[str, Any]:
         return self.loaded.data
+
+    @functools.cached_property
+    def extra_files(self) -> list:
+        """The team's manifests in environments/<env>/extra/ (:func:`generator.extra.read`), read once for every
+        check that looks at them; none for spec-only validation."""
+        if self.root is None:
+            return []
+        from generator import extra
+        from generator.paths import RepoPaths
+
+        return extra.read(RepoPaths(self.root), self.folder)
 
     def loc(self, path: tuple, key: bool = False) -> Location:
         line, col = self.loaded.locate_key(path) if key else self.loaded.locate(path)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import yaml
 
-from generator import codes, extra
+from generator import codes
 from generator.checks import EnvContext, EnvironmentCheck, register
 from generator.problems import Location
 
@@ -21,11 +21,7 @@ class ExtraFilesUsable(EnvironmentCheck):
     code = codes.HG409
 
     def check(self, env: EnvContext):
-        if env.root is None:
-            return
-        from generator.paths import RepoPaths
-
-        for f in extra.read(RepoPaths(env.root), env.folder):
+        for f in env.extra_files:
             if f.unusable:
                 yield self.code.problem(f"{f.path} {f.unusable}", Location(f.path, 1, 1), environment=env.folder)
 
@@ -35,12 +31,9 @@ class ExtraPlaintextSecrets(EnvironmentCheck):
     code = codes.HG308
 
     def check(self, env: EnvContext):
-        if env.root is None:
-            return
-        from generator.paths import RepoPaths
         from generator.secrets.scan import scan_text
 
-        for f in extra.read(RepoPaths(env.root), env.folder):
+        for f in env.extra_files:
             text = f.text
             if f.unusable or text is None or f.sops_encrypted:
                 continue

@@ -25,7 +25,6 @@ from generator.cli.base import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, Format, State
 if TYPE_CHECKING:
     from generator.paths import RepoPaths
     from generator.problems import Problem
-    from generator.writer import EnvChange
 
 hook_app = typer.Typer(
     name="hook",
@@ -296,38 +295,15 @@ def _check_secret_files(repo: RepoPaths, secret_files: list[str], env_results: d
         result.problems.extend(p for p in check_problems(repo, [], standalone) if p not in seen)
 
 
-#: (repository, environment -> model, compare) while :func:`_render_check` renders; forked workers inherit it.
-_RENDER: tuple | None = None
-
-
-def _render_one(name: str) -> tuple[list, list, EnvChange | None]:
-    """Render one environment; with compare, also scan it for secrets (HG303) and compare it with the disk."""
-    from generator.generate import scan_rendered
-    from generator.render import render_environment
-    from generator.writer import plan_environment
-
-    assert _RENDER is not None
-    repo, models, compare = _RENDER
-    files = render_environment(models[name], extra_manifests=bool(repo.extra_manifests(name)))
-    if not compare:
-        return files, [], None
-    return files, scan_rendered(files), plan_environment(repo, name, files)
-
-
 def _render_check(repo: RepoPaths, contexts: dict, orphans: list[str], result: CheckResult, *,
                   compare: bool) -> dict[str, list]:
     """Render each environment of ``contexts`` in memory (lint checks the same files), on forked workers for many
     environments as `render --check` does; with ``compare``, scan them for plaintext secrets (HG303), compare them
     with the disk (HG401-HG404) and note the fixing command. Returns the rendered files by environment."""
-    from generator.parallel import map_in_chunks
+    from generator.generate import render_all
     from generator.writer import drift_problems, plan_environment
 
-    global _RENDER
-    _RENDER = (repo, {name: context.model for name, context in contexts.items()}, compare)
-    try:
-        done = map_in_chunks(_render_one, list(contexts))
-    finally:
-        _RENDER = None
+    done = render_all(repo, {name: context.model for name, context in contexts.items()}, compare=compare)
     rendered = {name: files for name, (files, _, _) in zip(contexts, done)}
     if not compare:
         return rendered
@@ -353,41 +329,21 @@ def _lint(repo: RepoPaths, contexts: dict, rendered: dict[str, list], checks: li
     cfn-lint runs here or in its prepared process (:func:`generator.engines.cfnlint.prepare`)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from generator import extra
-    from generator.engines.base import EnvArtifacts, LintInputs
+    from generator.engines.base import LintInputs
     from generator.engines.cache import ResultCache
-    from generator.lint import collect_templates
+    from generator.lint import artifacts, collect_templates, run_engine
 
-    envs = [EnvArtifacts(contexts[n], (*files, *extra.artifacts(repo, n))) for n, files in rendered.items()]
+    envs = [artifacts(repo, contexts[n], files) for n, files in rendered.items()]
     inputs = LintInputs(repo, collect_templates(repo), envs, ResultCache(repo.cache, enabled=True))
     from generator.engines import cfnlint
 
     with ThreadPoolExecutor(max_workers=1) as pool:
-        background = {c: pool.submit(_run_engine, c.value, inputs) for c in checks if c is Check.kubeconform}
+        background = {c: pool.submit(run_engine, c.value, inputs) for c in checks if c is Check.kubeconform}
         for check in checks:
-            outcome = background[check].result() if check in background else _run_engine(check.value, inputs)
+            outcome = background[check].result() if check in background else run_engine(check.value, inputs)
             results[check].problems.extend(outcome.problems)
             if check is Check.cfn_lint:
                 cfnlint.release()  # done with cfn-lint: a prepared process that was not needed stops now
-
-
-def _run_engine(name: str, inputs):
-    """One lint engine's result; an engine that fails is an HG506 problem, as in `hubgen lint`."""
-    from generator import codes
-    from generator.engines.base import EngineResult
-    from generator.lint import ENGINES
-    from generator.paths import TEMPLATES_DIR
-    from generator.problems import Location
-
-    try:
-        return ENGINES[name]().check(inputs)
-    except Exception as e:  # noqa: BLE001 - an engine bug must be a reported problem, not a traceback
-        outcome = EngineResult(name, "")
-        outcome.problems.append(codes.HG506.problem(
-            f"engine {name} failed unexpectedly ({type(e).__name__}: {e}); its checks did not happen",
-            Location(TEMPLATES_DIR if name == "cfn-lint" else "environments"),
-            hint="This is a hubgen bug; please report it with the output of `hubgen lint --format json`."))
-        return outcome
 
 
 def _report_all(st: State, envs: list[str], results: dict[Check, CheckResult]) -> None:

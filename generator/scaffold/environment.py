@@ -113,7 +113,7 @@ def read_source_spec(repo: RepoPaths, source: str) -> bytes:
     the repository can reach the new spec or an error message."""
     from generator import codes
     from generator.problems import Location
-    from generator.safefs import Confined
+    from generator.safefs import read_file
     from generator.safefs import Refused as Unsafe
     from generator.validate.environments import _spec_is_safe
 
@@ -132,7 +132,7 @@ def read_source_spec(repo: RepoPaths, source: str) -> bytes:
             problem = codes.HG009.problem(f"{spec_path} is not a regular file", Location(spec_path),
                                           environment=source)
             raise Refused([problem], f"--from {source}: {spec_path} cannot be read")
-        data = Confined(repo.root, lambda _: True, what="hubgen new").read(spec_path)
+        data = read_file(repo.root, spec_path)
     except Unsafe as e:
         problem = codes.HG009.problem(f"{spec_path} cannot be used: {e}", Location(spec_path), environment=source,
                                       hint="Replace the link by the file itself (inside the repository).")

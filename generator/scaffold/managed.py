@@ -29,7 +29,7 @@ import yaml
 from generator import __version__, codes
 from generator.paths import SCHEMA_RELPATH, TEMPLATES_DIR
 from generator.problems import Location, Problem
-from generator.safefs import Confined, PartlyWritten, Refused
+from generator.safefs import Confined, PartlyWritten, Refused, read_file
 
 #: The record of the last `hubgen init` / `hubgen init --update`, at the repository root.
 RECORD = ".hubgen.yaml"
@@ -149,7 +149,7 @@ def _confined(root: Path) -> Confined:
 def _read(root: Path, rel: str) -> bytes | None:
     """A managed file's bytes (None when missing), never through a symbolic link (OSError then)."""
     try:
-        return Confined(root, lambda _: True).read(rel)
+        return read_file(root, rel)
     except (NotADirectoryError, IsADirectoryError):
         return None
     except Refused as e:
