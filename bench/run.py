@@ -222,8 +222,8 @@ class Row:
 
 
 def generated_dirs(repo: Path) -> list[Path]:
-    return [d for env in (repo / "environments").iterdir() for d in (env / g for g in ("cloudformation", "cluster",
-                                                                                        "hubs")) if d.is_dir()]
+    return [d for env in (repo / "environments").iterdir()
+            for d in (env / g for g in ("cloudformation", "cluster", "platform", "hubs")) if d.is_dir()]
 
 
 #: Measurements per repository size, in the largest repository, and of the naive baseline (names for --only).
@@ -322,7 +322,7 @@ def change_one_environment(repo: Path, i: int, env: dict[str, str], stack: bool)
     """A person's one-environment change: a spec edit, `hubgen render ENV`, `git add`; the files.
 
     Every change is new (``i``), so the changed environment is never in a cache. A hub change
-    (the culling timeout) changes the HelmRelease; a stack change (the node volume size) changes
+    (the culling timeout) changes the HelmRelease; a stack change (the first node group's disk size) changes
     the stack parameters as well, so cfn-lint has to evaluate the template with them again.
     """
     name = hook_environment(repo)
@@ -330,7 +330,7 @@ def change_one_environment(repo: Path, i: int, env: dict[str, str], stack: bool)
     text = spec.read_text()
     text, n = re.subn(r"^(\s+timeout:) \d+$", rf"\g<1> {3600 + 60 * (i % 40000 + 1)}", text, count=1, flags=re.M)
     if stack:
-        text, m = re.subn(r"^(\s+volumeSize:) \d+$", rf"\g<1> {100 + i % 16000 + 1}", text, count=1, flags=re.M)
+        text, m = re.subn(r"^(\s+diskSize:) \d+$", rf"\g<1> {100 + i % 16000 + 1}", text, count=1, flags=re.M)
         n = min(n, m)
     if n != 1:
         raise BenchError(f"{spec}: nothing to change")
@@ -483,7 +483,7 @@ def measure_naive(repo: Path, sample: int, work: Path, log) -> tuple[Row, Row]:
                           str(repo / "manifests" / "cloudformation" / "cluster.yaml")], repo, env, ok=tuple(range(64)))
         cfn.runs.append(seconds)
         if kubeconform:
-            manifests = sorted(str(p) for g in ("cluster", "hubs") for p in (d / g).rglob("*.yaml")
+            manifests = sorted(str(p) for g in ("cluster", "platform", "hubs") for p in (d / g).rglob("*.yaml")
                                if p.name != "kustomization.yaml")
             seconds, _ = run([*prefix, *manifests], repo, env, ok=(0, 1))
             kc.runs.append(seconds)

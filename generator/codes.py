@@ -107,6 +107,17 @@ HG010 = _code("HG010", E, "Ambiguous plain scalar",
               "YAML 1.2). hubgen reads plain scalars by the YAML 1.2 core schema and refuses these, so a spec means "
               "the same to every tool and to the person who wrote it. Quoted values are always strings.")
 
+HG011 = _code("HG011", E, "Spec written for an older hubgen",
+              "Run `hubgen upgrade ENV` (add --check to preview): it rewrites the spec to the current version and keeps "
+              "its comments; then run `hubgen render ENV`.",
+              "The spec has no `specVersion`, or an older one than this hubgen reads. Each version's shape is fixed; "
+              "`hubgen upgrade` applies the ordered migrations between versions (version 1 -> 2: the single "
+              "`cluster.nodes` block becomes `cluster.nodeGroups`).")
+HG012 = _code("HG012", E, "Spec written for a newer hubgen",
+              "Upgrade hubgen to a release that reads this spec version (see `hubgen --version`).",
+              "The spec's `specVersion` is newer than this hubgen understands, so its fields may mean something "
+              "this hubgen does not know.")
+
 # --- HG1xx: schema -----------------------------------------------------------
 HG101 = _code("HG101", E, "Missing required field",
               "Add the field; `hubgen schema` shows what it expects.",
@@ -131,9 +142,11 @@ HG107 = _code("HG107", E, "Invalid value",
               "A schema rule not covered by a more specific code (for example duplicate list items or a failed combination of conditions).")
 
 # --- HG2xx: semantics --------------------------------------------------------
-HG201 = _code("HG201", E, "Auto Scaling group sizes inconsistent",
-              "Set minSize <= desiredCapacity < maxSize.",
-              "The node group must satisfy min <= desired <= max, and max must be above desired so that a rolling update can add a node (the seed's own rule: 'Set to at least 1 greater than desired').")
+HG201 = _code("HG201", E, "Node group sizes inconsistent",
+              "Set minSize <= maxSize (and maxSize above minSize for the core group).",
+              "A node group's minSize is above its maxSize, or the core group's maxSize equals its minSize (its "
+              "rolling update adds a node before removing one, so CloudFormation could never replace a node). The cluster-autoscaler moves each group's size between "
+              "the two; the stack sets no desired size, so a stack update never resets what the autoscaler chose.")
 HG202 = _code("HG202", E, "Node port clash",
               "Give every hub on the cluster its own nodePort in 30000-32767.",
               "Two hubs on one cluster use the same proxy node port; the load balancer and kube-proxy cannot tell them apart.")
@@ -180,9 +193,11 @@ HG215 = _code("HG215", E, "Hub host missing or duplicated",
 HG216 = _code("HG216", E, "Duplicate subnet",
               "List each subnet once.",
               "A subnet id appears twice.")
-HG217 = _code("HG217", E, "Admin principal listed twice",
-              "List each IAM principal once.",
-              "An IAM principal appears more than once in cluster admins (or is the deploy role).")
+HG217 = _code("HG217", E, "IAM principal given access twice",
+              "List each IAM principal once: in cluster.admins or in one hub's operators.",
+              "An IAM principal appears more than once in cluster admins (or is the deploy role), is listed as an "
+              "operator twice, or is both an admin and an operator. Each is one EKS access entry, and EKS allows "
+              "one access entry per principal and cluster, so the stack would fail.")
 HG218 = _code("HG218", E, "Chart value owned by the spec",
               "Set the spec field the message names instead; `values` is for chart values hubgen does not derive.",
               "A hub's raw `values` sets a chart value that hubgen derives from the spec or fixes to keep a guarantee "
@@ -208,8 +223,8 @@ HG220 = _code("HG220", E, "Load balancer CIDRs overlap",
 HG221 = _code("HG221", E, "ARN in another partition",
               "Use the ARN of the region's partition: arn:aws for commercial regions, arn:aws-us-gov for "
               "us-gov-*, arn:aws-cn for cn-*.",
-              "An ARN in the spec (deploy role, certificate, cluster admins, notebook roles, or any ARN in a hub's "
-              "`values`) names another AWS partition than the one `aws.region` belongs to. Partitions are "
+              "An ARN in the spec (deploy role, certificate, cluster admins, hub operators, notebook roles, storage KMS "
+              "keys, or any ARN in a hub's `values`) names another AWS partition than the one `aws.region` belongs to. Partitions are "
               "separate: a role, user or certificate of one cannot be used from another, so IAM, EKS and the load "
               "balancer refuse it.")
 HG222 = _code("HG222", E, "Certificate in another account",
@@ -237,6 +252,106 @@ HG225 = _code("HG225", E, "Invalid environment folder name",
               f"stack name `jupyterhub-<env>` and stack tags, so it is a DNS-1123 label of at most {ENV_NAME_MAX_LENGTH} "
               "characters. "
               "The environment is not checked further until the folder is renamed; the other environments are.")
+
+HG226 = _code("HG226", E, "Kubernetes version past EKS extended support",
+              "Move `cluster.kubernetesVersion` to a version in standard support (one minor version at a time on a "
+              "running cluster; see docs/platform.md).",
+              "EKS no longer offers the version: new clusters cannot be created with it, and EKS upgrades existing "
+              "ones automatically. Dates come from hubgen's dated EKS version calendar "
+              "(generator/platform/eks_versions.py).")
+HG227 = _code("HG227", W, "Kubernetes version in EKS extended support",
+              "Plan the move to a version in standard support before the date in the message.",
+              "The version is past the end of EKS standard support. Extended support costs USD 0.60 per cluster "
+              "hour instead of 0.10 (about USD 365 more per cluster and month) until it ends, when EKS upgrades the "
+              "cluster itself.")
+HG228 = _code("HG228", E, "Kubernetes version EKS does not offer",
+              "Use a version listed in the message.",
+              "The version is not in hubgen's dated EKS version calendar: it does not exist, EKS never offered it, "
+              "or it is newer than the calendar (then upgrade hubgen).")
+HG229 = _code("HG229", E, "Settings of a node group's purpose",
+              "Follow the rule in the message: one on-demand instance type without GPUs and `imageId` for the "
+              "core group; `releaseVersion` (of the cluster's version), `availabilityZone` and spot for user groups.",
+              "The core group is a self-managed Auto Scaling group that the load balancer targets (one instance "
+              "type, on-demand, optional pinned AMI); user groups are EKS managed node groups (several types, spot, "
+              "a pinned AMI release, one zone). A setting of the other kind would be ignored or refused by AWS.")
+HG230 = _code("HG230", E, "Not exactly one core node group",
+              "Declare one node group with `purpose: core`, with `minSize` of at least 1.",
+              "The hub, the proxy, CoreDNS and the cluster add-ons run on core nodes, and the load balancer targets "
+              "them: an environment needs exactly one core group, and it cannot scale to zero (the autoscaler "
+              "that would scale it up runs on it).")
+HG231 = _code("HG231", E, "Name used twice",
+              "Give each node group, storage class and profile (within a hub) its own name.",
+              "Node group names become node labels and EKS node group names; storage class names and profile "
+              "slugs are keys: each must be unique.")
+HG232 = _code("HG232", E, "Instance type does not exist",
+              "Use a size the family has (the message lists them).",
+              "The instance family is in hubgen's instance-type table but has no such size, so EC2 would refuse "
+              "it.")
+HG233 = _code("HG233", W, "Instance type unknown to hubgen",
+              "Check the type's spelling; if it is right, hubgen's table (generator/platform/instance_types.py) is "
+              "older than the type. Profiles on it are not checked for fit.",
+              "hubgen's dated instance-type table does not know the family, so it cannot check that profiles fit "
+              "the nodes, nor tell whether they have GPUs (the group gets the standard AMI).")
+HG234 = _code("HG234", E, "Node group zone has no subnet",
+              "Use the zone of one of `cluster.subnets`, or add a subnet in that zone.",
+              "A node group's `availabilityZone` is not the zone of any subnet of the cluster, so its nodes would "
+              "have nowhere to start.")
+HG235 = _code("HG235", E, "Profile on a missing or core node group",
+              "Name a node group with `purpose: user` (the message lists them).",
+              "A profile's `nodeGroup` is not a declared node group, or it is the core group, which is reserved for "
+              "the hub, the proxy and the cluster add-ons (and carries no user taint a profile could select).")
+HG236 = _code("HG236", E, "GPU profile on a node group without GPUs",
+              "Put the profile on a node group of GPU instance types (g5, g6, p4d...), or remove `gpus`.",
+              "A profile asks for more NVIDIA GPUs than an instance type of its node group has (none, for types "
+              "without GPUs; a type hubgen does not know counts as none, since its group gets the standard AMI "
+              "without NVIDIA drivers), so its servers could not be scheduled there.")
+HG237 = _code("HG237", E, "Profile does not fit its node group",
+              "Lower the guarantee, or use larger instance types.",
+              "A CPU or memory guarantee is more than a node of the group can allocate (the instance's vCPUs and "
+              "memory less what EKS AL2023 nodes reserve: kube-reserved CPU and 255 MiB + 11 MiB per pod, and the "
+              "100 MiB eviction threshold; see docs/platform.md), so the server would stay Pending. Each resource "
+              "is compared with the group's smallest instance type for it (the autoscaler may start any of them); "
+              "a profile inherits what it does not set from the hub's `singleuser`. A hub without profiles is "
+              "checked against the user groups its servers can run on (the core group when there are none). A "
+              "limit above the node's capacity is only a warning. Groups with a type hubgen does not know (HG233) "
+              "are not checked.")
+HG238 = _code("HG238", E, "StorageClass not rendered",
+              "Use a class of `cluster.storage.classes` (or add one there).",
+              "A hub asks for a StorageClass (user homes in `singleuser.storage.storageClass`, the hub database "
+              "in `values.hub.db.pvc.storageClassName`) that the environment does not render. EKS clusters have "
+              "no StorageClass of their own since 1.30, so the claim would stay Pending.")
+HG239 = _code("HG239", E, "Not exactly one default StorageClass",
+              "Mark exactly one of `cluster.storage.classes` with `default: true`.",
+              "Claims without a class (the hub database, any chart's volumes) use the default StorageClass; with "
+              "none they stay Pending, with two Kubernetes picks the newest.")
+HG240 = _code("HG240", E, "Setting meaningless for the authenticator",
+              "Remove the setting, or use the authenticator the message names.",
+              "`allowedOrganizations` means something only for github (GitHub organizations and teams); "
+              "`groups` and `scope` only for generic-oauth; `allowSharedPasswordAdmins` only for dummy. "
+              "The authenticator would ignore them silently.")
+HG241 = _code("HG241", E, "Admins on a shared-password hub",
+              "Use an OAuth authenticator (github, generic-oauth), or acknowledge with "
+              "`auth.allowSharedPasswordAdmins: true` (a development hub).",
+              "With the dummy authenticator everyone who knows the shared password can log in under any allowed "
+              "name, including an admin's: admin rights (every user's server, the admin panel) are as secret as "
+              "the one password.")
+HG242 = _code("HG242", E, "More than one default profile",
+              "Mark at most one profile of the hub with `default: true`.",
+              "KubeSpawner pre-selects the default profile; with two it picks the first silently.")
+HG243 = _code("HG243", E, "Too many entries for the stack's slots",
+              "Remove entries; the limit and why are in the message.",
+              "The cluster template has fixed parameter slots (CloudFormation cannot loop over a list without a "
+              "transform cfn-lint cannot evaluate): at most five namespace operators in the whole environment.")
+HG244 = _code("HG244", E, "Guarantee above its limit",
+              "Lower the guarantee to at most the limit (or raise the limit).",
+              "A CPU or memory guarantee (a Kubernetes request) is larger than the limit of the same server "
+              "(the hub's `singleuser` or a profile, which inherits what it does not set). Kubernetes refuses "
+              "such a pod, so the server could never start.")
+HG245 = _code("HG245", E, "Operators on a CONFIG_MAP cluster",
+              "Move `cluster.authenticationMode` to API_AND_CONFIG_MAP or API, or give the principal access "
+              "through aws-auth by hand (hubgen does not render namespace-scoped RBAC).",
+              "Hub operators get namespace-scoped EKS access policies, which are access entries; a cluster in "
+              "CONFIG_MAP mode has none (EKS refuses them), so the operators would have no access at all.")
 
 # --- HG3xx: secrets and security --------------------------------------------
 HG301 = _code("HG301", E, "Plaintext secret in spec",
@@ -298,7 +413,7 @@ HG407 = _code("HG407", E, "Folder in the way of a generated file",
               "did not make, so it writes nothing until the folder is gone.")
 HG408 = _code("HG408", W, "File hubgen did not write in a generated folder",
               "Move it to environments/<env>/extra/ (applied by Flux and checked by hubgen), or delete it.",
-              "A file in cloudformation/, cluster/ or hubs/ that carries no hubgen header. hubgen never deletes or "
+              "A file in cloudformation/, cluster/, platform/ or hubs/ that carries no hubgen header. hubgen never deletes or "
               "overwrites it, but Flux may apply it (cluster/ is the bootstrap path) without hubgen having checked "
               "it. The supported place for a team's own manifests is environments/<env>/extra/.")
 HG409 = _code("HG409", E, "Unusable file among the team's manifests",
@@ -330,6 +445,10 @@ HG507 = _code("HG507", E, "Chart version not in the chart repository",
               "The chart repository's index has no such version of the chart, so Flux could never install the hub. "
               "Only detected when hubgen fetches the chart's schema (not offline).")
 
+HG508 = _code("HG508", E, "Chart does not support the cluster's Kubernetes version",
+              "Pick a chart version whose `kubeVersion` admits the cluster's version, or move the cluster.",
+              "The chart's Chart.yaml `kubeVersion` range excludes `cluster.kubernetesVersion`: Helm (and so Flux) "
+              "refuses to install it. Only detected when the chart is in hubgen's chart cache.")
 
 # --- HG6xx: deploy ------------------------------------------------------------
 HG601 = _code("HG601", E, "Stack deployment failed",
@@ -361,7 +480,7 @@ HG607 = _code("HG607", E, "Uncommitted changes",
               "Commit the listed files (`git add ... && git commit`) and deploy again, or pass `--allow-dirty` to "
               "deploy the working tree as it is (reported as a warning).",
               "`hubgen deploy` deploys committed files only: the environment's spec, its generated files "
-              "(cloudformation/, cluster/, hubs/) and the stack template must be exactly what git has at HEAD, so "
+              "(cloudformation/, cluster/, platform/, hubs/) and the stack template must be exactly what git has at HEAD, so "
               "that every stack matches a commit that CI, a reviewer or a rollback can reproduce. A file that is "
               "modified (staged or not), deleted, untracked or ignored by git is refused, and so is a repository "
               "that is not a git working tree. `--allow-dirty` deploys anyway and reports each such file as a "

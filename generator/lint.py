@@ -5,8 +5,9 @@ semantic errors is reported and not linted), render each remaining one in
 memory (nothing is written), then run the engines over all of them at once:
 
 * ``cfn-lint``    -- :mod:`generator.engines.cfnlint` (HG501)
-* ``kubeconform`` -- :mod:`generator.engines.kubeconform`, adapted here (HG502)
-* ``values``      -- :mod:`generator.engines.chart_values` (HG503, HG504, HG507)
+* ``kubeconform`` -- :mod:`generator.engines.kubeconform`, adapted here (HG502): each environment against
+  the schemas of its own ``cluster.kubernetesVersion``
+* ``values``      -- :mod:`generator.engines.chart_values` (HG503, HG504, HG507, HG508)
 * ``params``      -- :mod:`generator.engines.template_params` (HG505)
 
 An engine that cannot run reports HG506 (an error: a check that did not
@@ -35,7 +36,7 @@ from generator.output import progress
 from generator.paths import TEMPLATES_DIR, RepoPaths
 from generator.problems import Location, Problem
 from generator.validate.environments import validate
-from generator.versions import GO_TOOLS, KUBERNETES_SCHEMA_VERSION
+from generator.versions import GO_TOOLS
 
 TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json", ".template")
 
@@ -58,7 +59,8 @@ def _binary_info(path: Path) -> tuple[str, str]:
 
 
 class KubeconformEngine:
-    """One kubeconform run over the generated manifests of every environment not found in the cache."""
+    """kubeconform over the generated manifests of every environment not found in the cache: one run per
+    Kubernetes version, each environment against the schemas of its own ``cluster.kubernetesVersion``."""
 
     name = "kubeconform"
 
@@ -67,7 +69,7 @@ class KubeconformEngine:
 
     def check(self, inputs: LintInputs) -> EngineResult:
         from generator.engines import kubeconform as kc
-        from generator.engines.k8s_schemas import SchemaBuildError, default_crd_files, schema_key
+        from generator.engines.k8s_schemas import SchemaBuildError, default_crd_files, schema_key, schema_version
 
         watch = Stopwatch()
         result = EngineResult(self.name, self.version())
@@ -76,6 +78,8 @@ class KubeconformEngine:
         if not manifests:
             return result
         first = next(iter(manifests.values()))[0].path
+        version_of = {env.name: schema_version(env.context.model.cluster.kubernetes_version)
+                      for env in inputs.environments if env.name in manifests}
 
         def unavailable(message: str) -> EngineResult:
             result.problems.append(codes.HG506.problem(message, Location(first), source=kc.SOURCE))
@@ -88,7 +92,7 @@ class KubeconformEngine:
         try:
             digest, version = _binary_info(binary)
             crd_files = default_crd_files(offline=inputs.offline)
-            schemas = schema_key(crd_files, KUBERNETES_SCHEMA_VERSION)
+            schemas = {v: schema_key(crd_files, v) for v in sorted(set(version_of.values()))}
         except SchemaBuildError as e:
             return unavailable(f"kubeconform schemas cannot be built: {e}")
         except OSError as e:
@@ -96,24 +100,18 @@ class KubeconformEngine:
         result.version = version
 
         units = {
-            name: (unit_key(self.name, digest, schemas, KUBERNETES_SCHEMA_VERSION,
+            name: (unit_key(self.name, digest, schemas[version_of[name]], version_of[name],
                             canonical_json([[f.path, hashlib.sha256(f.content).hexdigest()] for f in files])), files)
             for name, files in manifests.items()
         }
         failures: list[Problem] = []
 
         def compute(misses: list) -> dict:
-            files: list[RenderedFile] = [f for _, fs in misses for f in fs]
-            problems = kc.check_manifests(inputs.repo, files, crd_files=crd_files)
-            if any(p.code == codes.HG506.id for p in problems):
-                failures.extend(problems)  # nothing is cached from a run that did not happen
-                return {}
-            out: dict[str, list] = {name: [] for name, _ in misses}
-            owner = {f.path: f.environment for f in files}
-            for p in problems:
-                env = p.environment or owner.get(p.location.file, "")
-                out.setdefault(env, []).append(problem_to_json(p))
-            return {name: out.get(name, []) for name, _ in misses}
+            out: dict = {}
+            for kubernetes_version in sorted({version_of[name] for name, _ in misses}):
+                batch = [(name, fs) for name, fs in misses if version_of[name] == kubernetes_version]
+                out.update(_kubeconform_batch(inputs, batch, kubernetes_version, crd_files, failures))
+            return out
 
         found, hits = cached_units(inputs.cache, units, compute, decode=problems_from_json)
         result.units, result.cached = len(units), hits
@@ -122,6 +120,26 @@ class KubeconformEngine:
         result.problems.extend(failures)
         result.seconds = watch.seconds
         return result
+
+
+def _kubeconform_batch(inputs: LintInputs, batch: list, kubernetes_version: str, crd_files: list[Path],
+                       failures: list[Problem]) -> dict:
+    """One kubeconform run over the environments of ``batch`` ([(name, files)], all of one Kubernetes
+    version): name -> problems as JSON; nothing for a run that did not happen (its HG506 go to ``failures``
+    and nothing is cached)."""
+    from generator.engines import kubeconform as kc
+
+    files: list[RenderedFile] = [f for _, fs in batch for f in fs]
+    problems = kc.check_manifests(inputs.repo, files, kubernetes_version=kubernetes_version, crd_files=crd_files)
+    if any(p.code == codes.HG506.id for p in problems):
+        failures.extend(problems)
+        return {}
+    out: dict[str, list] = {name: [] for name, _ in batch}
+    owner = {f.path: f.environment for f in files}
+    for p in problems:
+        env = p.environment or owner.get(p.location.file, "")
+        out.setdefault(env, []).append(problem_to_json(p))
+    return {name: out.get(name, []) for name, _ in batch}
 
 
 # --- running --------------------------------------------------------------------------

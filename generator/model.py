@@ -26,14 +26,40 @@ class Subnet:
     availability_zone: str
 
 
+CORE = "core"
+USER = "user"
+DEFAULT_DISK_SIZE = 100
+DEFAULT_AUTHENTICATION_MODE = "API"
+#: The StorageClass an environment gets when its spec names none.
+DEFAULT_STORAGE_CLASSES = ({"name": "gp3", "volumeType": "gp3", "default": True},)
+
+
 @dataclass(frozen=True)
-class Nodes:
-    instance_type: str
-    image_id: str
+class NodeGroup:
+    name: str
+    purpose: str  # CORE or USER
+    instance_types: tuple[str, ...]
+    capacity_type: str  # "on-demand" or "spot"
     min_size: int
-    desired_capacity: int
     max_size: int
-    volume_size: int
+    disk_size: int
+    #: user groups: the one zone their nodes run in (resolved: never None for a user group).
+    availability_zone: str | None = None
+    image_id: str | None = None
+    release_version: str | None = None
+
+    @property
+    def spot(self) -> bool:
+        return self.capacity_type == "spot"
+
+
+@dataclass(frozen=True)
+class StorageClass:
+    name: str
+    volume_type: str
+    default: bool
+    reclaim_policy: str
+    kms_key_arn: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,9 +93,37 @@ class Cluster:
     kubernetes_version: str
     vpc_id: str
     subnets: tuple[Subnet, ...]
-    nodes: Nodes
+    node_groups: tuple[NodeGroup, ...]
     load_balancer: LoadBalancer
     admins: tuple[Principal, ...]
+    authentication_mode: str = DEFAULT_AUTHENTICATION_MODE
+    storage_classes: tuple[StorageClass, ...] = ()
+    autoscaler: bool = True
+
+    @property
+    def core_group(self) -> NodeGroup:
+        """The core node group (validation guarantees exactly one, HG230)."""
+        return next(g for g in self.node_groups if g.purpose == CORE)
+
+    @property
+    def user_groups(self) -> tuple[NodeGroup, ...]:
+        return tuple(g for g in self.node_groups if g.purpose == USER)
+
+    def node_group(self, name: str) -> NodeGroup | None:
+        return next((g for g in self.node_groups if g.name == name), None)
+
+    @property
+    def default_storage_class(self) -> StorageClass | None:
+        return next((c for c in self.storage_classes if c.default), None)
+
+    @property
+    def reads_aws_auth(self) -> bool:
+        """Whether the cluster reads the aws-auth ConfigMap (EKS authentication modes)."""
+        return self.authentication_mode != "API"
+
+    @property
+    def uses_access_entries(self) -> bool:
+        return self.authentication_mode != "CONFIG_MAP"
 
 
 @dataclass(frozen=True)
@@ -82,6 +136,10 @@ class OAuth:
     userdata_url: str | None = None
     username_claim: str | None = None
     allowed_organizations: tuple[str, ...] = ()
+    scope: tuple[str, ...] = ()
+    groups_claim: str | None = None
+    allowed_groups: tuple[str, ...] = ()
+    admin_groups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -91,6 +149,7 @@ class Auth:
     allowed_users: tuple[str, ...]
     password_secret: SecretRef | None = None
     oauth: OAuth | None = None
+    allow_shared_password_admins: bool = False
 
 
 @dataclass(frozen=True)
@@ -116,6 +175,31 @@ class SingleUser:
 
 
 @dataclass(frozen=True)
+class Profile:
+    name: str
+    display_name: str
+    node_group: str
+    description: str = ""
+    default: bool = False
+    image_name: str | None = None
+    image_tag: str | None = None
+    cpu_guarantee: float | None = None
+    cpu_limit: float | None = None
+    memory_guarantee: str | None = None
+    memory_limit: str | None = None
+    gpus: int = 0
+
+
+@dataclass(frozen=True)
+class Operator:
+    """An IAM principal with namespace-scoped Kubernetes access to one hub (an EKS access policy)."""
+
+    arn: str
+    access: str  # "view" or "edit"
+    namespace: str
+
+
+@dataclass(frozen=True)
 class Hub:
     name: str
     namespace: str
@@ -131,6 +215,8 @@ class Hub:
     cull_every: int
     #: The raw `values` escape hatch, merged last.
     values: dict[str, Any] = field(default_factory=dict)
+    profiles: tuple[Profile, ...] = ()
+    operators: tuple[Operator, ...] = ()
 
     @property
     def service_account(self) -> str | None:
@@ -193,21 +279,63 @@ def _secret(d: dict | None) -> SecretRef | None:
     return SecretRef(d["name"], d["key"]) if d else None
 
 
+def _node_group(g: dict[str, Any], subnets: tuple[Subnet, ...]) -> NodeGroup:
+    zone = g.get("availabilityZone")
+    if zone is None and g["purpose"] == USER:
+        zone = subnets[0].availability_zone  # user volumes are zonal: one zone per user group
+    return NodeGroup(
+        name=g["name"],
+        purpose=g["purpose"],
+        instance_types=tuple(g["instanceTypes"]),
+        capacity_type=g.get("capacityType", "on-demand"),
+        # int(): JSON Schema's "integer" also accepts 2.0, which must not render as "2.0".
+        min_size=int(g["minSize"]),
+        max_size=int(g["maxSize"]),
+        disk_size=int(g.get("diskSize", DEFAULT_DISK_SIZE)),
+        availability_zone=zone,
+        image_id=g.get("imageId"),
+        release_version=g.get("releaseVersion"),
+    )
+
+
+def _profile(p: dict[str, Any]) -> Profile:
+    image = p.get("image", {})
+    return Profile(
+        name=p["name"],
+        display_name=p["displayName"],
+        node_group=p["nodeGroup"],
+        description=p.get("description", ""),
+        default=bool(p.get("default", False)),
+        image_name=image.get("name"),
+        image_tag=image.get("tag"),
+        cpu_guarantee=p.get("cpu", {}).get("guarantee"),
+        cpu_limit=p.get("cpu", {}).get("limit"),
+        memory_guarantee=p.get("memory", {}).get("guarantee"),
+        memory_limit=p.get("memory", {}).get("limit"),
+        gpus=int(p.get("gpus", 0)),
+    )
+
+
 def build(spec: dict[str, Any]) -> Environment:
     """Build the model from a spec that passed schema validation."""
     c = spec["cluster"]
-    n = c["nodes"]
     lb = c["loadBalancer"]
+    subnets = tuple(Subnet(s["id"], s["availabilityZone"]) for s in c["subnets"])
     cluster = Cluster(
         stack_name=c["stackName"],
         kubernetes_version=c["kubernetesVersion"],
         vpc_id=c["vpcId"],
-        subnets=tuple(Subnet(s["id"], s["availabilityZone"]) for s in c["subnets"]),
-        # int(): JSON Schema's "integer" also accepts 2.0, which must not render as "2.0".
-        nodes=Nodes(n["instanceType"], n["imageId"], int(n["minSize"]), int(n["desiredCapacity"]), int(n["maxSize"]),
-                    int(n["volumeSize"])),
+        subnets=subnets,
+        node_groups=tuple(_node_group(g, subnets) for g in c["nodeGroups"]),
         load_balancer=LoadBalancer(lb["certificateArn"], tuple(lb["allowedCidrs"]), bool(lb.get("public", False))),
         admins=tuple(Principal(a["arn"], a.get("username") or _username_for(a["arn"])) for a in c.get("admins", [])),
+        authentication_mode=c.get("authenticationMode", DEFAULT_AUTHENTICATION_MODE),
+        storage_classes=tuple(
+            StorageClass(sc["name"], sc.get("volumeType", "gp3"), bool(sc.get("default", False)),
+                         sc.get("reclaimPolicy", "Delete"), sc.get("kmsKeyArn"))
+            for sc in c.get("storage", {}).get("classes", DEFAULT_STORAGE_CLASSES)
+        ),
+        autoscaler=bool(c.get("autoscaler", {}).get("enabled", True)),
     )
     hubs = []
     for h in spec["hubs"]:
@@ -224,6 +352,10 @@ def build(spec: dict[str, Any]) -> Environment:
                 userdata_url=o.get("userdataUrl"),
                 username_claim=o.get("usernameClaim"),
                 allowed_organizations=tuple(o.get("allowedOrganizations", ())),
+                scope=tuple(o.get("scope", ())),
+                groups_claim=o["groups"].get("claim", "groups") if "groups" in o else None,
+                allowed_groups=tuple(o.get("groups", {}).get("allowed", ())),
+                admin_groups=tuple(o.get("groups", {}).get("admin", ())),
             )
         su = h["singleuser"]
         gp = su.get("gitpuller")
@@ -236,7 +368,8 @@ def build(spec: dict[str, Any]) -> Environment:
                 host=h.get("host"),
                 node_port=int(h["nodePort"]),
                 chart_version=h["chart"]["version"],
-                auth=Auth(a["type"], tuple(a["admins"]), tuple(a["allowedUsers"]), _secret(a.get("passwordSecret")), oauth),
+                auth=Auth(a["type"], tuple(a["admins"]), tuple(a["allowedUsers"]), _secret(a.get("passwordSecret")), oauth,
+                          bool(a.get("allowSharedPasswordAdmins", False))),
                 singleuser=SingleUser(
                     image_name=su["image"]["name"],
                     image_tag=su["image"]["tag"],
@@ -256,6 +389,8 @@ def build(spec: dict[str, Any]) -> Environment:
                 cull_timeout=int(cull.get("timeout", DEFAULT_CULL_TIMEOUT)),
                 cull_every=int(cull.get("every", DEFAULT_CULL_EVERY)),
                 values=h.get("values", {}),
+                profiles=tuple(_profile(p) for p in h.get("profiles", ())),
+                operators=tuple(Operator(op["arn"], op["access"], h["namespace"]) for op in h.get("operators", ())),
             )
         )
     return Environment(

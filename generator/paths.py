@@ -21,7 +21,7 @@ PIPELINE_TEMPLATE = f"{TEMPLATES_DIR}/pipeline.yaml"
 
 #: Folders of an environment hubgen generates (apart from FOREIGN_SUBDIRS). hubgen removes only files
 #: there that it wrote (see generator/writer.py); anything else is kept and reported (HG408).
-GENERATED_DIRS = ("cloudformation", "cluster", "hubs")
+GENERATED_DIRS = ("cloudformation", "cluster", "platform", "hubs")
 #: Sub-folders inside generated folders written by other tools (flux bootstrap).
 FOREIGN_SUBDIRS = ("cluster/flux-system",)
 SECRETS_DIR = "secrets"  # pragma: allowlist secret
@@ -41,9 +41,10 @@ DEFAULT_STACK_PREFIX = "jupyterhub-"
 STACK_NAME_MAX_LENGTH = 55
 #: Kubernetes label values have at most 63 characters. The environment name is one (`hubgen.dev/environment`),
 #: and so are the names of its Flux Kustomizations `<env>-secrets` and `<env>-hubs` (kustomize-controller
-#: labels everything it applies with `kustomize.toolkit.fluxcd.io/name: <Kustomization>`).
+#: labels everything it applies with `kustomize.toolkit.fluxcd.io/name: <Kustomization>`); so are
+#: `<env>-platform` and `<env>-extra`.
 LABEL_VALUE_MAX_LENGTH = 63
-LONGEST_KUSTOMIZATION_SUFFIX = "-secrets"
+LONGEST_KUSTOMIZATION_SUFFIX = "-platform"
 #: 44: the longest name for which every name built from it is still valid.
 ENV_NAME_MAX_LENGTH = min(STACK_NAME_MAX_LENGTH - len(DEFAULT_STACK_PREFIX),
                           LABEL_VALUE_MAX_LENGTH - len(LONGEST_KUSTOMIZATION_SUFFIX))
@@ -127,6 +128,12 @@ class EnvPaths:
         return f"{self.dir}/cluster"
 
     @property
+    def platform_dir(self) -> str:
+        """What the cluster runs besides the hubs (StorageClasses, cluster-autoscaler, the NVIDIA device
+        plugin), applied by the ``<env>-platform`` Flux Kustomization before the hubs."""
+        return f"{self.dir}/platform"
+
+    @property
     def hubs_dir(self) -> str:
         return f"{self.dir}/hubs"
 
@@ -164,6 +171,24 @@ class EnvPaths:
         """The hubs' Namespaces. They live in cluster/ so the bootstrap Kustomization creates them
         before the <env>-secrets Kustomization puts Secrets into them."""
         return f"{self.cluster_dir}/namespaces.yaml"
+
+    @property
+    def storage_classes(self) -> str:
+        return f"{self.platform_dir}/storageclasses.yaml"
+
+    @property
+    def cluster_autoscaler(self) -> str:
+        """HelmRepository and HelmRelease of cluster-autoscaler."""
+        return f"{self.platform_dir}/cluster-autoscaler.yaml"
+
+    @property
+    def nvidia_device_plugin(self) -> str:
+        """HelmRepository and HelmRelease of the NVIDIA device plugin (environments with GPU node groups)."""
+        return f"{self.platform_dir}/nvidia-device-plugin.yaml"
+
+    @property
+    def platform_kustomization(self) -> str:
+        return f"{self.platform_dir}/kustomization.yaml"
 
     @property
     def helm_repository(self) -> str:

@@ -9,6 +9,7 @@ library.
 from __future__ import annotations
 
 import sys
+from typing import NamedTuple
 
 #: JupyterHub Helm chart that examples and ``hubgen new`` pin by default.
 DEFAULT_CHART_VERSION = "4.4.0"
@@ -18,7 +19,34 @@ CHART_NAME = "jupyterhub"
 #: Single-user image ``hubgen new`` proposes: the chart's own sample image, tagged with the chart version.
 DEFAULT_SINGLEUSER_IMAGE = "quay.io/jupyterhub/k8s-singleuser-sample"
 #: EKS Kubernetes minor version ``hubgen new`` proposes for a new cluster.
-DEFAULT_KUBERNETES_VERSION = "1.33"
+DEFAULT_KUBERNETES_VERSION = "1.35"
+
+
+class PlatformChart(NamedTuple):
+    """A Helm chart hubgen installs on every cluster it renders (environments/<env>/platform/)."""
+
+    name: str
+    version: str
+    repository: str
+
+
+#: cluster-autoscaler (app 1.35.0): sizes the node groups between their minSize and maxSize.
+CLUSTER_AUTOSCALER_CHART = PlatformChart("cluster-autoscaler", "9.59.0", "https://kubernetes.github.io/autoscaler")
+#: cluster-autoscaler image per EKS minor version: the newest patch release tagged for that minor in
+#: kubernetes/autoscaler (tags ``cluster-autoscaler-<version>``, each built and published as
+#: registry.k8s.io/autoscaling/cluster-autoscaler:v<version>), as of 2026-08-22. The project supports an
+#: autoscaler only with the Kubernetes minor it was built for. A minor missing here keeps the chart's own
+#: default image (v1.35.0 in chart 9.59.0).
+CLUSTER_AUTOSCALER_IMAGE_TAGS = {
+    "1.32": "v1.32.7",
+    "1.33": "v1.33.6",
+    "1.34": "v1.34.5",
+    "1.35": "v1.35.2",
+    "1.36": "v1.36.1",
+}
+#: NVIDIA device plugin: advertises the GPUs of GPU nodes as the ``nvidia.com/gpu`` resource.
+NVIDIA_DEVICE_PLUGIN_CHART = PlatformChart("nvidia-device-plugin", "0.20.0",
+                                           "https://nvidia.github.io/k8s-device-plugin")
 
 #: Flux 2.9 served API versions (helm-controller v1.6, source-controller v1.9,
 #: kustomize-controller v1.9).
@@ -39,8 +67,10 @@ FLUX_CONTROLLERS = {
     "github.com/fluxcd/notification-controller": "v1.9.3",
 }
 
-#: Kubernetes schema version kubeconform validates core objects against.
-KUBERNETES_SCHEMA_VERSION = "1.33.0"
+#: Kubernetes schema version kubeconform validates core objects against when no environment is involved
+#: (``python -m generator.engines.k8s_schemas``, manifests outside any environment): each environment's
+#: manifests are validated against its own ``cluster.kubernetesVersion``.
+KUBERNETES_SCHEMA_VERSION = f"{DEFAULT_KUBERNETES_VERSION}.0"
 
 #: Go-installed tools: module path -> version. Installed by .ci/install-tools.
 GO_TOOLS = {

@@ -41,22 +41,6 @@ class FolderMatchesName(EnvironmentCheck):
 
 
 @register
-class AutoScalingSizes(EnvironmentCheck):
-    code = codes.HG201
-
-    def check(self, env: EnvContext):
-        n = env.model.cluster.nodes
-        base = ("cluster", "nodes")
-        if n.min_size > n.desired_capacity:
-            yield env.problem(self.code, f"minSize ({n.min_size}) is greater than desiredCapacity "
-                              f"({n.desired_capacity})", base + ("minSize",))
-        if n.desired_capacity >= n.max_size:
-            yield env.problem(self.code, f"maxSize ({n.max_size}) must be greater than desiredCapacity "
-                              f"({n.desired_capacity}) so a rolling update can add a node", base + ("maxSize",),
-                              hint=f"Set maxSize to at least {n.desired_capacity + 1}.")
-
-
-@register
 class SubnetZones(EnvironmentCheck):
     code = codes.HG212
 

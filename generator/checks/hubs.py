@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from generator import codes
 from generator.checks import EnvContext, EnvironmentCheck, register
+from generator.model import Principal
 from generator.render.values import Override, owned_overrides
 
 
@@ -81,15 +82,127 @@ class AdminsAllowed(EnvironmentCheck):
                                       hint=f"Add '{admin}' to hubs[{i}].auth.allowedUsers.")
 
 
+MUTABLE_TAGS = ("latest", "stable", "main", "master")
+
+
 @register
 class ImmutableImageTag(EnvironmentCheck):
     code = codes.HG210
 
     def check(self, env: EnvContext):
         for i, h in enumerate(env.model.hubs):
-            if h.singleuser.image_tag.lower() in ("latest", "stable", "main", "master"):
+            if h.singleuser.image_tag.lower() in MUTABLE_TAGS:
                 yield env.problem(self.code, f"image tag '{h.singleuser.image_tag}' of hub '{h.name}' is mutable",
                                   ("hubs", i, "singleuser", "image", "tag"))
+            for p, prof in enumerate(h.profiles):
+                if prof.image_tag is not None and prof.image_tag.lower() in MUTABLE_TAGS:
+                    yield env.problem(self.code, f"image tag '{prof.image_tag}' of profile '{prof.name}' of hub "
+                                      f"'{h.name}' is mutable", ("hubs", i, "profiles", p, "image", "tag"))
+
+
+#: Where each authenticator-specific setting means something: (key under `auth`, its path, the authenticator).
+AUTH_SETTINGS = (
+    (("oauth", "allowedOrganizations"), "github", "GitHub organizations and teams"),
+    (("oauth", "scope"), "generic-oauth", "the scopes GenericOAuthenticator requests"),
+    (("oauth", "groups"), "generic-oauth", "the identity provider's groups"),
+    (("allowSharedPasswordAdmins",), "dummy", "the shared password's admin acknowledgement"),
+)
+
+
+@register
+class AuthSettingsForAuthenticator(EnvironmentCheck):
+    code = codes.HG240
+
+    def check(self, env: EnvContext):
+        for i, hub in enumerate(env.spec["hubs"]):
+            auth = hub["auth"]
+            for path, meant_for, what in AUTH_SETTINGS:
+                if auth["type"] != meant_for and _has(auth, path):
+                    key = "auth." + ".".join(path)
+                    yield env.problem(self.code, f"hub '{hub['name']}' uses the {auth['type']} authenticator, but "
+                                      f"`{key}` ({what}) means something only to {meant_for}; {auth['type']} would "
+                                      "ignore it", ("hubs", i, "auth", *path), key=True,
+                                      hint=f"Remove `{key}`, or set `auth.type: {meant_for}`.")
+
+
+def _has(data: dict, path: tuple) -> bool:
+    for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return False
+        data = data[key]
+    return True
+
+
+@register
+class SharedPasswordAdmins(EnvironmentCheck):
+    code = codes.HG241
+
+    def check(self, env: EnvContext):
+        for i, h in enumerate(env.model.hubs):
+            if h.auth.type == "dummy" and h.auth.admins and not h.auth.allow_shared_password_admins:
+                admins = ", ".join(f"'{a}'" for a in h.auth.admins)
+                yield env.problem(self.code, f"hub '{h.name}' logs in with one shared password (dummy "
+                                  f"authenticator) and names admins ({admins}): everyone who knows the password can "
+                                  "log in as an admin", ("hubs", i, "auth", "admins"), key=True)
+
+
+@register
+class OneDefaultProfile(EnvironmentCheck):
+    code = codes.HG242
+
+    def check(self, env: EnvContext):
+        for i, h in enumerate(env.model.hubs):
+            defaults = [p for p, prof in enumerate(h.profiles) if prof.default]
+            for p in defaults[1:]:
+                first = h.profiles[defaults[0]].name
+                yield env.problem(self.code, f"profile '{h.profiles[p].name}' of hub '{h.name}' is a second default "
+                                  f"(the first is '{first}'); the spawn form pre-selects one",
+                                  ("hubs", i, "profiles", p, "default"),
+                                  hint=f"Remove `default: true` from '{h.profiles[p].name}' or '{first}'.")
+
+
+#: Operator slots of the cluster template (OperatorPrincipalArn1..5).
+OPERATOR_SLOTS = 5
+
+
+@register
+class OperatorSlots(EnvironmentCheck):
+    code = codes.HG243
+
+    def check(self, env: EnvContext):
+        operators = [(i, j, op) for i, h in enumerate(env.model.hubs) for j, op in enumerate(h.operators)]
+        for n, (i, j, op) in enumerate(operators[OPERATOR_SLOTS:], start=OPERATOR_SLOTS + 1):
+            yield env.problem(self.code, f"operator {op.arn} of hub '{env.model.hubs[i].name}' is the environment's "
+                              f"operator number {n} of {len(operators)}; the cluster stack has {OPERATOR_SLOTS} "
+                              "operator slots (OperatorPrincipalArn1..5), one EKS access entry each",
+                              ("hubs", i, "operators", j),
+                              hint=f"Remove {len(operators) - OPERATOR_SLOTS} operator(s) across the hubs, or make "
+                                   "a principal a cluster admin instead.")
+
+
+@register
+class DuplicateOperators(EnvironmentCheck):
+    """HG217 for operators: EKS keeps one access entry per IAM principal and cluster, so a principal can be an
+    operator of one hub once, and not also a cluster admin (compared without the IAM path, as HG217 does)."""
+
+    code = codes.HG217
+
+    def check(self, env: EnvContext):
+        admins = {p.arn_without_path: p.arn for p in env.model.admin_principals}
+        seen: dict[str, str] = {}
+        for i, h in enumerate(env.model.hubs):
+            for j, op in enumerate(h.operators):
+                key = Principal(op.arn, "").arn_without_path
+                where = ("hubs", i, "operators", j, "arn")
+                if key in admins:
+                    yield env.problem(self.code, f"operator {op.arn} of hub '{h.name}' is also the cluster admin "
+                                      f"{admins[key]}, which already has an access entry with cluster-wide access",
+                                      where, hint="Remove the operator entry; cluster admins can reach every hub.")
+                elif key in seen:
+                    yield env.problem(self.code, f"operator {op.arn} of hub '{h.name}' is already an operator "
+                                      f"({seen[key]}); EKS gives a principal one access entry per cluster", where,
+                                      hint="List each principal once across the hubs' operators.")
+                seen.setdefault(key, f"of hub '{h.name}'")
 
 
 def _kind(value) -> str:
@@ -113,7 +226,7 @@ class OwnedValues(EnvironmentCheck):
 
     def check(self, env: EnvContext):
         for i, h in enumerate(env.model.hubs):
-            for o in owned_overrides(h):
+            for o in owned_overrides(h, env.model.cluster):
                 key = "values." + ".".join(o.path)
                 if o.replaces:
                     message, hint = self._replaces(key, o, i)

@@ -11,7 +11,7 @@ import only typer at their top: each command imports what it uses when it runs, 
 
 from __future__ import annotations
 
-from generator.cli import scaffold, validate, render, lint, plan, deploy, schema, secrets, hooks  # noqa: F401, I001
+from generator.cli import scaffold, validate, upgrade, render, lint, plan, deploy, schema, secrets, hooks  # noqa: F401, I001
 from generator.cli.base import app
 
 

@@ -20,6 +20,7 @@ BEGIN, END = "<!-- commands:start -->", "<!-- commands:end -->"
 SYNOPSIS_OPTIONS: dict[str, tuple[str, ...]] = {
     "new": ("--from",),
     "init": ("--update",),
+    "upgrade": ("--check",),
     "render": ("--check",),
     "deploy": ("--dry-run",),
     "checks": ("--markdown",),
@@ -28,6 +29,7 @@ SYNOPSIS_OPTIONS: dict[str, tuple[str, ...]] = {
 DOCS: dict[str, str] = {
     "new": "docs/scaffolding.md",
     "init": "docs/scaffolding.md",
+    "upgrade": "docs/upgrading.md",
     "lint": "docs/lint.md",
     "plan": "docs/workflow.md",
     "deploy": "docs/deploy.md",

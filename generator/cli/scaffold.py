@@ -25,6 +25,7 @@ def _reask_by_code() -> dict[str, tuple[str, ...]]:
     return {
         "HG206": (F.H + "auth.allowedUsers",),
         "HG209": ("cluster.loadBalancer.allowedCidrs", "cluster.loadBalancer.public"),
+        "HG241": (F.H + "auth.admins", F.H + "auth.allowSharedPasswordAdmins"),
     }
 
 SET_HELP = ("Set a spec field, e.g. --set aws.accountId=123456789012 --set cluster.subnets=subnet-0a1b2c3d:us-east-1a,"

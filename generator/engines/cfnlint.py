@@ -24,7 +24,8 @@ Two kinds of unit, each cached by content (see :mod:`generator.engines.cache`):
 cfn-lint severities: E -> error, W -> warning; informational rules are not run.
 Rule E2900 (deployment parameters against the template) is not run with
 parameters: hubgen's own parameter engine (HG505) checks the same and more
-(AllowedPattern, Min/Max), at the spec field.
+(AllowedPattern, Min/Max), at the spec field. Parameters of type
+``AWS::SSM::Parameter::Value<...>`` are not handed over (:func:`ssm_value_parameters`).
 
 Every use of cfn-lint itself (importing it costs ~0.5 s, loading its rules
 ~0.35 s) is in the job functions :func:`lint_template` and
@@ -362,6 +363,17 @@ def weakly_resolved_parameters(template: Any, declared: set[str]) -> set[str]:
     return found
 
 
+def ssm_value_parameters(block: Any) -> set[str]:
+    """Parameters of type ``AWS::SSM::Parameter::Value<...>``: the value hubgen writes is an SSM parameter *name*,
+    which CloudFormation replaces by the parameter's value before the template sees it. cfn-lint 1.58 would check
+    the name against the format of the value (an AMI id, say), so these are left out of the parameter sets and
+    stay unresolved; hubgen's params engine (HG505) checks the name."""
+    if not isinstance(block, dict):
+        return set()
+    return {str(name) for name, body in block.items()
+            if isinstance(body, dict) and str(body.get("Type", "")).startswith("AWS::SSM::Parameter::Value<")}
+
+
 def _parameter_of(finding: dict, template: Any, declared: set[str]) -> str | None:
     """The template parameter a finding is about, when one can be told."""
     path = finding.get("path") or []
@@ -397,10 +409,12 @@ def evaluate_environments(text: str, envs: Sequence[tuple[str, str, dict]], know
         return {}
     block = decoded.get("Parameters")
     declared = set(block) if isinstance(block, dict) else set()
+    resolved_by_cloudformation = ssm_value_parameters(block)
     # Batches: same region, and equal values for the parameters only cfn-lint's weaker resolvers see.
     shared = sorted(weakly_resolved_parameters(decoded, declared))
     groups: dict[tuple[str, str], list[tuple[str, dict]]] = {}
     for name, region, params in envs:
+        params = {k: v for k, v in params.items() if k not in resolved_by_cloudformation}
         weak = canonical_json([params.get(p) for p in shared])
         groups.setdefault((effective_region(region), weak), []).append((name, params))
     out: dict[str, dict] = {}

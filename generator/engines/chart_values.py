@@ -20,14 +20,20 @@ hubgen generates at the spec field feeding it
 (:data:`generator.render.values.VALUE_SOURCES`), anything else at the key in
 the rendered HelmRelease.
 
+**Kubernetes version (HG508).** The chart's ``Chart.yaml`` ``kubeVersion`` must admit the version EKS
+reports for the environment's ``cluster.kubernetesVersion`` (``v1.35.N-eks-...``), as Helm checks it before
+installing (:mod:`generator.engines.kube_version`); otherwise Flux could never install the hub.
+
 **Chart cache.** One directory per chart version,
-``<cache>/jupyterhub-<version>/`` holding ``values.yaml`` and
-``values.schema.json`` (plus ``hubgen-chart.json`` when hubgen fetched it).
+``<cache>/jupyterhub-<version>/`` holding ``values.yaml``,
+``values.schema.json`` and ``Chart.yaml`` (plus ``hubgen-chart.json`` when hubgen fetched it; a directory
+that hubgen fetched before it kept ``Chart.yaml`` is fetched again when the network may be used, and read
+without the HG508 check otherwise).
 ``<cache>`` is ``$HUBGEN_CHART_CACHE``, else ``<RepoPaths.cache>/charts``.
 A version missing from the cache is fetched from the chart repository
 (``$HUBGEN_CHART_REPOSITORY``, else the repository Flux uses): its
 ``index.yaml``, then the chart package, whose sha256 must equal the index's
-``digest``; only the two files are taken from the package. ``--offline`` (or
+``digest``; only those three files are taken from the package. ``--offline`` (or
 ``HUBGEN_OFFLINE=1``) never touches the network. A chart version whose schema
 is not available is a warning (HG504: *not checked*), never a silent pass; a
 version the repository does not have is an error (HG507).
@@ -58,6 +64,7 @@ import yaml
 from generator import __version__, codes
 from generator.engines.base import EngineResult, EnvArtifacts, LintInputs, Stopwatch, cached_units, unit_key
 from generator.engines.cache import canonical_json
+from generator.engines.kube_version import ConstraintError, eks_admits, release_admits
 from generator.model import Hub
 from generator.paths import RepoPaths
 from generator.problems import Location, Problem
@@ -74,6 +81,7 @@ CHART_REPOSITORY_ENV = "HUBGEN_CHART_REPOSITORY"
 OFFLINE_ENV = "HUBGEN_OFFLINE"
 VALUES_FILE = "values.yaml"
 SCHEMA_FILE = "values.schema.json"
+CHART_FILE = "Chart.yaml"
 MARKER_FILE = "hubgen-chart.json"
 #: Network limits for the fetcher.
 TIMEOUT_SECONDS = 30
@@ -125,6 +133,9 @@ class Chart:
     unavailable: str = ""
     #: The version does not exist in the chart repository (an error, not a warning).
     not_found: bool = False
+    #: Chart.yaml's ``kubeVersion`` constraint: "" when the chart sets none, None when the cache has no
+    #: readable Chart.yaml (then the cluster's version is not checked).
+    kube_version: str | None = None
     _validator: Any = None
 
     def validator(self) -> Any:
@@ -140,7 +151,7 @@ class Chart:
 
 def read_chart(directory: Path, version: str) -> Chart:
     """Load a cache directory (``values.yaml`` + ``values.schema.json``)."""
-    chart = Chart(version, directory)
+    chart = Chart(version, directory, kube_version=read_kube_version(directory))
     values_path, schema_path = directory / VALUES_FILE, directory / SCHEMA_FILE
     try:
         values_bytes = values_path.read_bytes()
@@ -175,6 +186,18 @@ def read_chart(directory: Path, version: str) -> Chart:
     chart.digest = hashlib.sha256(hashlib.sha256(values_bytes).digest()
                                   + hashlib.sha256(schema_bytes).digest()).hexdigest()
     return chart
+
+
+def read_kube_version(directory: Path) -> str | None:
+    """The ``kubeVersion`` of the cached Chart.yaml ("" when it has none); None without a readable one."""
+    try:
+        meta = yaml.load((directory / CHART_FILE).read_bytes().decode("utf-8"), Loader=_YAML_LOADER)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    if not isinstance(meta, dict):
+        return None
+    value = meta.get("kubeVersion")
+    return "" if value is None else str(value)
 
 
 def _read_marker(directory: Path) -> dict | None:
@@ -212,8 +235,9 @@ def _download(url: str, timeout: float, limit: int) -> bytes:
 
 
 def _extract(package: bytes, chart: str) -> dict[str, bytes]:
-    """``values.yaml`` and ``values.schema.json`` of the chart's top folder (nothing else is read)."""
-    wanted = {f"{chart}/{VALUES_FILE}": VALUES_FILE, f"{chart}/{SCHEMA_FILE}": SCHEMA_FILE}
+    """``values.yaml``, ``values.schema.json`` and ``Chart.yaml`` of the chart's top folder (nothing else is
+    read)."""
+    wanted = {f"{chart}/{name}": name for name in (VALUES_FILE, SCHEMA_FILE, CHART_FILE)}
     out: dict[str, bytes] = {}
     try:
         with tarfile.open(fileobj=io.BytesIO(package), mode="r:gz") as tar:
@@ -278,19 +302,43 @@ def fetch_chart(cache_dir: Path, version: str, *, repository: str | None = None,
             "chart": chart, "version": version, "url": package_url, "digest": digest,
             "schema": SCHEMA_FILE in files, "fetched": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        try:
-            os.replace(tmp, dest)
-        except OSError:
-            if not (dest / VALUES_FILE).is_file():  # not a concurrent fetch that won the race
-                raise
+        _install(tmp, dest)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return dest
 
 
+def _install(tmp: Path, dest: Path) -> None:
+    """Rename the filled ``tmp`` into place, replacing an older entry (moved aside first: a directory cannot
+    be renamed onto a non-empty one). A concurrent fetch that won the race leaves an equally good entry."""
+    if dest.is_dir():
+        trash = Path(tempfile.mkdtemp(prefix=f".{dest.name}.old-", dir=dest.parent))
+        try:
+            os.replace(dest, trash / "entry")
+        except FileNotFoundError:  # a concurrent fetch moved it already
+            pass
+        shutil.rmtree(trash, ignore_errors=True)
+    try:
+        os.replace(tmp, dest)
+    except OSError:
+        if not (dest / VALUES_FILE).is_file():  # not a concurrent fetch that won the race
+            raise
+
+
+def _incomplete(directory: Path) -> bool:
+    """An entry hubgen fetched before it kept Chart.yaml (the HG508 check needs it); entries put there by
+    hand (no marker) are used as they are."""
+    return _read_marker(directory) is not None and not (directory / CHART_FILE).is_file()
+
+
 def resolve_chart(cache_dir: Path, version: str, *, offline: bool) -> Chart:
     """The chart from the cache, fetching it first when it is missing and the network may be used."""
     directory = chart_dir(cache_dir, version)
+    if directory.is_dir() and _incomplete(directory) and not offline:
+        try:
+            fetch_chart(cache_dir, version)
+        except (ChartError, OSError):
+            pass  # the entry still serves the values check; the kubeVersion check waits for a later fetch
     if not directory.is_dir():
         if offline:
             return Chart(version, directory, unavailable=f"chart {CHART_NAME} {version} is not in the chart cache "
@@ -357,8 +405,9 @@ class _Locator:
     def __init__(self, env: EnvArtifacts, index: int, hub: Hub) -> None:
         self.env, self.index, self.hub = env, index, hub
         self.raw = hub.values or {}
-        self.generated = generated_values(hub)
-        self.effective = effective_values(hub)
+        cluster = env.context.model.cluster
+        self.generated = generated_values(hub, cluster)
+        self.effective = effective_values(hub, cluster)
         self._release_doc: Any = None
 
     def _spec(self, spec_path: tuple, key: bool) -> tuple[Location, str]:
@@ -483,15 +532,19 @@ class ChartValuesEngine:
                 if version not in charts:
                     charts[version] = resolve_chart(cache_dir, version, offline=offline)
                 chart = charts[version]
+                kube = kube_version_problem(env, i, hub, chart)
+                if kube is not None:
+                    result.problems.append(kube)
                 if chart.schema is None:
                     unavailable.append((env, i, hub, chart))
                     continue
-                key = unit_key(NAME, result.version, chart.digest, canonical_json(effective_values(hub)))
+                cluster = env.context.model.cluster
+                key = unit_key(NAME, result.version, chart.digest, canonical_json(effective_values(hub, cluster)))
                 units[(env.name, i)] = (key, (env, i, hub, chart))
 
         def compute(misses: list) -> dict:
             out = {}
-            for uid, (_env, _i, hub, chart) in misses:
+            for uid, (env_, _i, hub, chart) in misses:
                 if chart.schema is None:
                     continue
                 try:
@@ -500,7 +553,7 @@ class ChartValuesEngine:
                     chart.schema = None
                     chart.unavailable = f"{chart.directory / SCHEMA_FILE} is not a usable JSON Schema ({e})"
                     continue
-                out[uid] = validate_values(chart, effective_values(hub))
+                out[uid] = validate_values(chart, effective_values(hub, env_.context.model.cluster))
             return out
 
         found, hits = cached_units(inputs.cache, units, compute, decode=_decode_errors)
@@ -525,3 +578,29 @@ class ChartValuesEngine:
         return codes.HG504.problem(f"hub {hub.name}: values not checked against the chart's schema: "
                                    f"{chart.unavailable}", loc, environment=env.name, path=pointer(spec_path),
                                    source=SOURCE)
+
+
+# --- the cluster's Kubernetes version (HG508) ----------------------------------------
+
+def kube_version_problem(env: EnvArtifacts, index: int, hub: Hub, chart: Chart) -> Problem | None:
+    """HG508 when the chart's ``kubeVersion`` refuses the version EKS reports for the environment's cluster
+    (every patch level of ``cluster.kubernetesVersion``), located at the hub's chart version."""
+    constraint = chart.kube_version
+    if not constraint:
+        return None
+    minor = env.context.model.cluster.kubernetes_version
+    what = f"hub {hub.name}: chart {CHART_NAME} {chart.version} requires kubeVersion {constraint!r}"
+    try:
+        if eks_admits(constraint, minor):
+            return None
+        if release_admits(constraint, minor):
+            why = (f"{what}, which admits Kubernetes {minor} but not the version EKS reports (v{minor}.N-eks-...): "
+                   "without a '-0' suffix on its lower bound, semver reads EKS's version as a pre-release, and "
+                   "Helm refuses to install the chart")
+        else:
+            why = f"{what}, which excludes Kubernetes {minor} (cluster.kubernetesVersion): Helm refuses to install it"
+    except ConstraintError as e:
+        why = f"{what}, which is not a constraint Helm can read ({e}): Helm refuses to install the chart"
+    spec_path = ("hubs", index, "chart", "version")
+    return codes.HG508.problem(why, env.context.loc(spec_path), environment=env.name, path=pointer(spec_path),
+                               source=SOURCE)

@@ -2,8 +2,9 @@
 
 The schema directory is built, never downloaded:
 
-* Kubernetes core schemas for :data:`generator.versions.KUBERNETES_SCHEMA_VERSION`
-  come from the ``kubernetes-validate`` package (PyPI), which ships them as
+* Kubernetes core schemas for one Kubernetes version (each environment's
+  ``cluster.kubernetesVersion``, :func:`schema_version`; :data:`generator.versions.KUBERNETES_SCHEMA_VERSION`
+  where no environment is involved) come from the ``kubernetes-validate`` package (PyPI), which ships them as
   ``kubernetes-json-schema/v<ver>-local-strict/<kind>-<group>-<version>.json``
   plus one shared ``_definitions.json``. Those files reference
   ``/api/_definitions.json`` relative to an ``https://kubernetes.io/...``
@@ -20,10 +21,11 @@ The schema directory is built, never downloaded:
   (the root too), int-or-string fields accept a string or an integer, and the
   otherwise untyped ``metadata`` is checked against Kubernetes' ``ObjectMeta``.
 
-Layout of the built directory (see :data:`CORE_TEMPLATE`, :data:`CRD_TEMPLATE`)::
+One directory is built (and cached) per Kubernetes version. Layout of a built directory (see
+:data:`CORE_TEMPLATE`, :data:`CRD_TEMPLATE`)::
 
-    <dir>/v1.33.0-local-strict/namespace-v1.json, deployment-apps-v1.json, ...
-    <dir>/v1.33.0-local-strict/_objectmeta.json     # metadata of custom resources
+    <dir>/v1.35.0-local-strict/namespace-v1.json, deployment-apps-v1.json, ...
+    <dir>/v1.35.0-local-strict/_objectmeta.json     # metadata of custom resources
     <dir>/helm.toolkit.fluxcd.io/helmrelease_v2.json
     <dir>/hubgen-schemas.json          # stamp: key and inputs of this build
 
@@ -60,7 +62,7 @@ STAMP_FILENAME = "hubgen-schemas.json"
 #: Sub-directory (per Kubernetes version) holding the core schemas.
 CORE_DIR_TEMPLATE = "v{version}-local-strict"
 #: kubeconform ``-schema-location`` templates, relative to the schema directory.
-#: kubeconform fills ``NormalizedKubernetesVersion`` ("v1.33.0"), ``ResourceKind``
+#: kubeconform fills ``NormalizedKubernetesVersion`` ("v1.35.0"), ``ResourceKind``
 #: (lower-case kind), ``KindSuffix`` ("-v1", "-apps-v1", "-rbac-v1": first label
 #: of the group plus version), ``Group`` (full group) and ``ResourceAPIVersion``.
 CORE_TEMPLATE = "{{ .NormalizedKubernetesVersion }}-local-strict/{{ .ResourceKind }}{{ .KindSuffix }}.json"
@@ -75,6 +77,14 @@ OBJECT_META_FILENAME = "_objectmeta.json"
 
 class SchemaBuildError(Exception):
     """The schema directory could not be built (missing package or CRDs, bad input)."""
+
+
+def schema_version(kubernetes_version: str) -> str:
+    """The schema version of a cluster version: an EKS minor (``cluster.kubernetesVersion``, "1.35") is
+    checked against that minor's ``.0`` schemas (kubernetes-validate ships one set per minor; patch releases
+    do not change the API); a full version is kept."""
+    parts = kubernetes_version.strip().lstrip("v").split(".")
+    return ".".join((parts + ["0", "0"])[:3])
 
 
 # --- inputs ------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """Validate generated Kubernetes manifests with kubeconform, offline and strict.
 
-One kubeconform process validates every manifest of a run. Schemas come only
-from the directory built by :mod:`generator.engines.k8s_schemas` (Kubernetes
-core + Flux CRDs); kubeconform's default (network) schema location is never
+One kubeconform process validates every manifest of a run, all of one Kubernetes
+version (``hubgen lint`` runs it once per version its environments use, each
+environment against its own ``cluster.kubernetesVersion``). Schemas come only
+from the directory built by :mod:`generator.engines.k8s_schemas` for that version
+(Kubernetes core + Flux CRDs); kubeconform's default (network) schema location is never
 used, a resource without a schema is an error, and unknown fields are errors
 (``-strict``). Findings become ``HG502`` problems positioned at the offending
 key in the generated file; an unavailable engine becomes one ``HG506``.
@@ -438,7 +440,9 @@ def check_manifests(
     kubernetes_version: str = KUBERNETES_SCHEMA_VERSION,
     crd_files: list[Path] | None = None,
 ) -> list[Problem]:
-    """Build (or reuse) the schema directory, then :func:`run_kubeconform`; HG506 if schemas cannot be built."""
+    """Build (or reuse) the schema directory of ``kubernetes_version``, then :func:`run_kubeconform`; HG506 if
+    schemas cannot be built. Every file is checked against that one version: callers group environments by
+    theirs (:class:`generator.lint.KubeconformEngine`)."""
     manifests = _select(files)
     if not manifests:
         return []

@@ -263,26 +263,91 @@ def _k8s_version_warning(change: Change) -> str | None:
     return None
 
 
-_ADMIN_SLOT_RE = re.compile(r"^AdminPrincipalArn([0-9]+)$")
+#: EKS authentication modes in the only order a cluster can move through them.
+AUTH_MODE_ORDER = ("CONFIG_MAP", "API_AND_CONFIG_MAP", "API")
 
 
-def admin_slot_warnings(old: dict[str, str], new: dict[str, str]) -> list[str]:
-    """Warn when a cluster admin moves to another AdminPrincipalArnN slot.
+def _auth_mode_warning(change: Change) -> str | None:
+    """EKS changes a cluster's authentication mode only forward (towards API), never back."""
+    if change.key != "AuthenticationMode" or change.old not in AUTH_MODE_ORDER or change.new not in AUTH_MODE_ORDER:
+        return None
+    if AUTH_MODE_ORDER.index(change.new) < AUTH_MODE_ORDER.index(change.old):
+        return (f"AuthenticationMode {change.old} -> {change.new}: EKS cannot move a cluster back towards the "
+                "aws-auth ConfigMap; the stack update will fail")
+    if change.old == "CONFIG_MAP":
+        return (f"AuthenticationMode {change.old} -> {change.new}: a cluster created in CONFIG_MAP mode was created "
+                "with BootstrapClusterCreatorAdminPermissions true, which the template sets false in every other "
+                "mode, and CloudFormation changes it only by REPLACING the cluster (a new, empty cluster). Do not "
+                "merge this through the stack: see docs/platform.md, 'Access'")
+    dropped = "the aws-auth ConfigMap is no longer read (hubgen stops rendering it)" if change.new == "API" else (
+        "access entries now take precedence over aws-auth")
+    return (f"AuthenticationMode {change.old} -> {change.new} is one way: EKS cannot change it back. {dropped[0].upper()}"
+            f"{dropped[1:]}; check that every principal that needs the cluster has an access entry "
+            "(cluster.admins, hubs[].operators, the deploy role) before merging")
+
+
+#: Parameter slots that each create one EKS access entry for the principal they hold.
+_ACCESS_SLOT_RE = re.compile(r"^(AdminPrincipalArn|OperatorPrincipalArn)([0-9]+)$")
+_SLOT_LIST = {"AdminPrincipalArn": "cluster.admins", "OperatorPrincipalArn": "the hubs' operators"}
+
+
+def access_slot_warnings(old: dict[str, str], new: dict[str, str]) -> list[str]:
+    """Warn when a principal moves to another access-entry slot (AdminPrincipalArnN, OperatorPrincipalArnN).
 
     Each slot is one EKS access entry; CloudFormation creates the replacement entry before it
     deletes the old one, and a principal can have only one access entry per cluster, so a
     principal that moves slots makes the stack update fail ("already exists").
     """
     def slots(params: dict[str, str]) -> dict[str, str]:
-        return {v: k for k, v in params.items() if _ADMIN_SLOT_RE.match(k) and v}
+        return {v: k for k, v in params.items() if _ACCESS_SLOT_RE.match(k) and v}
 
     before, after = slots(old), slots(new)
     out = []
     for arn in sorted(set(before) & set(after), key=lambda a: natural_key(after[a])):
         if before[arn] != after[arn]:
-            out.append(f"cluster admin {arn} moves from {before[arn]} to {after[arn]}: the stack update will fail "
-                       "(an IAM principal has one access entry per cluster). Keep cluster.admins in order: "
-                       "append new admins and replace a removed one in place")
+            listed = _SLOT_LIST[_ACCESS_SLOT_RE.match(after[arn])[1]]
+            out.append(f"{arn} moves from {before[arn]} to {after[arn]}: the stack update will fail "
+                       f"(an IAM principal has one access entry per cluster). Keep {listed} in order: "
+                       "append new entries and replace a removed one in place")
+    return out
+
+
+_USER_GROUP_RE = re.compile(r"^UserNodeGroup([0-9]+)(Name|InstanceTypes|CapacityType|Subnets|AmiType)$")
+#: Settings of an EKS managed node group that it cannot change in place (AWS::EKS::Nodegroup: replacement).
+_REPLACING = {"InstanceTypes": "instance types", "CapacityType": "capacity type", "Subnets": "zone (subnets)",
+              "AmiType": "AMI type (GPU or architecture)"}
+
+
+def node_group_warnings(old: dict[str, str], new: dict[str, str]) -> list[str]:
+    """Warn about user node group changes CloudFormation cannot make: a group that moves to another
+    UserNodeGroupN slot, or keeps its name while changing a setting that replaces it. Either way CloudFormation
+    creates the new node group before deleting the old one, and EKS refuses a second group of the same name."""
+    def slots(params: dict[str, str]) -> dict[str, dict[str, str]]:
+        out: dict[str, dict[str, str]] = {}
+        for key, value in params.items():
+            m = _USER_GROUP_RE.match(key)
+            if m:
+                out.setdefault(m[1], {})[m[2]] = value
+        return out
+
+    before, after = slots(old), slots(new)
+    where_before = {v["Name"]: n for n, v in before.items() if v.get("Name")}
+    out = []
+    for n, group in sorted(after.items(), key=lambda kv: int(kv[0])):
+        name = group.get("Name")
+        if not name or name not in where_before:
+            continue
+        if where_before[name] != n:
+            out.append(f"user node group {name} moves from slot UserNodeGroup{where_before[name]} to UserNodeGroup{n}: "
+                       "the stack update will fail (CloudFormation creates it in the new slot before deleting the old "
+                       "one, and EKS refuses a second node group of that name). Keep the user groups in order: append "
+                       "new groups; remove a group from the end, or rename the groups that move")
+            continue
+        changed = [label for key, label in _REPLACING.items() if before[n].get(key) != group.get(key)]
+        if changed:
+            out.append(f"user node group {name} changes its {', '.join(changed)}: EKS replaces a node group for that, "
+                       "and a replacement of the same name fails. Rename the group in the same change (its nodes are "
+                       "replaced either way: running servers on them stop)")
     return out
 
 
@@ -384,10 +449,11 @@ def plan_environment(name: str, base_snap: Snapshot, head_snap: Snapshot, reason
         plan.parameters = diff_maps(old_params, new_params)
         plan.tags = diff_maps(_string_map((conf_base or {}).get("Tags")), _string_map((conf_head or {}).get("Tags")))
         for change in plan.parameters:
-            w = _k8s_version_warning(change)
-            if w:
-                warnings.append(w)
-        warnings.extend(admin_slot_warnings(old_params, new_params))
+            for w in (_k8s_version_warning(change), _auth_mode_warning(change)):
+                if w:
+                    warnings.append(w)
+        warnings.extend(access_slot_warnings(old_params, new_params))
+        warnings.extend(node_group_warnings(old_params, new_params))
         template_base = base.template() if spec_base is not None else plan.template
         plan.template_changed = status is not Status.NEW and (
             template_base != plan.template or plan.template in shared_templates
@@ -435,7 +501,7 @@ def plan_environment(name: str, base_snap: Snapshot, head_snap: Snapshot, reason
         plan.hubs.append(hub_plan)
 
     if status is not Status.REMOVED:
-        flux_paths = (base.files("cluster") | head.files("cluster") | base.files("hubs") | head.files("hubs"))
+        flux_paths = set().union(*(side.files(d) for side in (base, head) for d in ("cluster", "platform", "hubs")))
         plan.flux_files = _file_changes(base, head, flux_paths - release_paths, semantic=True)
         plan.secrets = _file_changes(base, head, base.files("secrets") | head.files("secrets"), semantic=False)
 

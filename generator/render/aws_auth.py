@@ -1,4 +1,13 @@
-"""The aws-auth ConfigMap (kube-system).
+"""The aws-auth ConfigMap (kube-system), rendered only when the cluster reads it.
+
+EKS reads aws-auth in the authentication modes ``CONFIG_MAP`` and ``API_AND_CONFIG_MAP``
+(:attr:`generator.model.Cluster.reads_aws_auth`); in ``API`` it is dead configuration and is not rendered
+(the writer removes a copy hubgen wrote earlier). In ``CONFIG_MAP`` it is the only way into the cluster:
+the nodes' role (the core group's and the managed user groups', which share it) and the admins. In
+``API_AND_CONFIG_MAP`` it mirrors the stack's access entries for the same principals, which take precedence,
+so that the cluster keeps working whichever one is read while a migration from the hand-run setup is checked.
+Namespace operators (``hubs[].operators``) are EKS access policies, which only access entries carry: they are
+not in aws-auth.
 
 The node role ARN is computed from the fixed name the cluster template gives
 its node role (``<stack>-node``), so this file can be written before the stack
@@ -52,6 +61,9 @@ def config_map(env: Environment) -> dict:
 
 
 def render(env: Environment) -> list[RenderedFile]:
+    """``cluster/aws-auth.yaml`` when the cluster reads aws-auth, else nothing."""
+    if not env.cluster.reads_aws_auth:
+        return []
     p = paths.EnvPaths(env.name)
     return [RenderedFile(p.aws_auth, with_header(dump_yaml(config_map(env)), p.spec, env.name), Kind.K8S_MANIFEST,
                          env.name)]

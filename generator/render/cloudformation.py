@@ -15,7 +15,8 @@ import re
 
 from generator import paths
 from generator.artifacts import Kind, RenderedFile
-from generator.model import Environment
+from generator.model import CORE, Cluster, Environment, NodeGroup, Operator
+from generator.platform import nodes
 from generator.render.common import dump_json, dump_yaml, with_header
 
 MAX_EXTRA_HUBS = 2
@@ -24,29 +25,39 @@ MAX_CIDRS = 3
 #: without a transform that cfn-lint cannot evaluate with parameters). Admins fill the slots in
 #: spec order; the deploy role has a parameter of its own and never takes a slot.
 MAX_ADMINS = 10
+#: User node groups are slots UserNodeGroup1..4 (the schema allows five groups, exactly one of them core),
+#: filled in spec order; an unused slot's parameters are all empty and its resources conditioned away.
+MAX_USER_GROUPS = 4
+#: Namespace operators are slots Operator*1..5, filled from every hub's operators in hub order (HG243
+#: refuses more).
+MAX_OPERATORS = 5
+#: The parameters of one user node group slot, by suffix (UserNodeGroup<i><suffix>).
+USER_GROUP_FIELDS = ("Name", "InstanceTypes", "CapacityType", "MinSize", "MaxSize", "DiskSize", "Subnets", "AmiType",
+                     "ReleaseVersion", "Gpu")
+#: The List-typed ones (CommaDelimitedList: an unused slot's value is empty, which List<AWS::EC2::...> refuses).
+USER_GROUP_LISTS = ("InstanceTypes", "Subnets")
+CAPACITY_TYPES = {"on-demand": "ON_DEMAND", "spot": "SPOT"}
 
 
 def parameters(env: Environment) -> dict[str, str | list[str]]:
     """Stack parameters by name. List-typed parameters are lists (joined with ',' on output)."""
     c = env.cluster
-    n = c.nodes
     cidrs = list(c.load_balancer.allowed_cidrs) + [""] * (MAX_CIDRS - len(c.load_balancer.allowed_cidrs))
     params: dict[str, str | list[str]] = {
         "KubernetesVersion": c.kubernetes_version,
         "VpcId": c.vpc_id,
         "Subnets": [s.id for s in c.subnets],
-        "NodeImageId": n.image_id,
-        "NodeInstanceType": n.instance_type,
-        "NodeAutoScalingGroupMinSize": str(n.min_size),
-        "NodeAutoScalingGroupDesiredCapacity": str(n.desired_capacity),
-        "NodeAutoScalingGroupMaxSize": str(n.max_size),
-        "NodeVolumeSize": str(n.volume_size),
+        "AuthenticationMode": c.authentication_mode,
+        "ClusterAutoscaler": _bool(c.autoscaler),
         "CertificateArn": c.load_balancer.certificate_arn,
         "LoadBalancerCidrBlock": cidrs[0],
         "LoadBalancerCidrBlock2": cidrs[1],
         "LoadBalancerCidrBlock3": cidrs[2],
         "NodeProxyPort": str(env.hubs[0].node_port),
         "DeployRoleArn": env.deploy_role_arn,
+        **_core_group_parameters(c),
+        **_user_group_parameters(c),
+        **_operator_parameters(env),
     }
     admins = [p.arn for p in env.admin_principals if p.arn != env.deploy_role_arn]
     admins += [""] * (MAX_ADMINS - len(admins))
@@ -57,6 +68,71 @@ def parameters(env: Environment) -> dict[str, str | list[str]]:
         params[f"Hub{i}NodeProxyPort"] = str(hub.node_port) if hub else ""
         params[f"Hub{i}Hostname"] = (hub.host or "") if hub else ""
     return dict(sorted(params.items(), key=lambda kv: _natural(kv[0])))
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _core_group_parameters(c: Cluster) -> dict[str, str]:
+    """The core group: one instance type (HG229), its AMI from AWS's public SSM parameter unless pinned."""
+    core = c.core_group
+    return {
+        "CoreNodeGroupName": core.name,
+        "CoreNodeInstanceType": core.instance_types[0],
+        "CoreNodeMinSize": str(core.min_size),
+        "CoreNodeMaxSize": str(core.max_size),
+        "CoreNodeVolumeSize": str(core.disk_size),
+        "CoreNodeImageId": core.image_id or "",
+        "CoreNodeImageParameter": nodes.ami_parameter(core, c.kubernetes_version),
+    }
+
+
+def _user_group_parameters(c: Cluster) -> dict[str, str | list[str]]:
+    """Slots 1..MAX_USER_GROUPS in spec order; every parameter of an unused slot is empty."""
+    groups: list[NodeGroup | None] = list(c.user_groups)
+    groups += [None] * (MAX_USER_GROUPS - len(groups))
+    out: dict[str, str | list[str]] = {}
+    for i, g in enumerate(groups, start=1):
+        values = _user_group_values(c, g) if g is not None else {
+            f: ([] if f in USER_GROUP_LISTS else "") for f in USER_GROUP_FIELDS}
+        out.update({f"UserNodeGroup{i}{f}": v for f, v in values.items()})
+    return out
+
+
+def _user_group_values(c: Cluster, g: NodeGroup) -> dict[str, str | list[str]]:
+    """One user group's slot values; labels, taints and AMI type follow from nodes.py (its GPUs, architecture)."""
+    return {
+        "Name": g.name,
+        "InstanceTypes": list(g.instance_types),
+        "CapacityType": CAPACITY_TYPES[g.capacity_type],
+        "MinSize": str(g.min_size),
+        "MaxSize": str(g.max_size),
+        "DiskSize": str(g.disk_size),
+        # User volumes are zonal: the group runs in the cluster's subnets of its one zone (HG234 when none).
+        "Subnets": [s.id for s in c.subnets if s.availability_zone == g.availability_zone],
+        "AmiType": nodes.ami_type(g),
+        "ReleaseVersion": g.release_version or "",
+        "Gpu": _bool(nodes.has_gpus(g)),
+    }
+
+
+def _operators(env: Environment) -> list[tuple[int, int, Operator]]:
+    """(hub index, operator index, operator) of every hub's operators, hub by hub: the slot order."""
+    return [(h, o, op) for h, hub in enumerate(env.hubs) for o, op in enumerate(hub.operators)]
+
+
+def _operator_parameters(env: Environment) -> dict[str, str]:
+    """Operator slots, empty when unused. More operators than slots (HG243) get slots the template does not
+    declare, which the params engine reports (HG505), as for admins: nothing is dropped silently."""
+    ops = [op for _, _, op in _operators(env)]
+    out: dict[str, str] = {}
+    for j in range(1, max(MAX_OPERATORS, len(ops)) + 1):
+        op = ops[j - 1] if j <= len(ops) else None
+        out[f"OperatorPrincipalArn{j}"] = op.arn if op else ""
+        out[f"OperatorNamespace{j}"] = op.namespace if op else ""
+        out[f"OperatorAccess{j}"] = op.access if op else ""
+    return out
 
 
 def _natural(name: str) -> list:
@@ -70,18 +146,16 @@ def parameter_sources(env: Environment) -> dict[str, tuple]:
         "KubernetesVersion": ("cluster", "kubernetesVersion"),
         "VpcId": ("cluster", "vpcId"),
         "Subnets": ("cluster", "subnets"),
-        "NodeImageId": ("cluster", "nodes", "imageId"),
-        "NodeInstanceType": ("cluster", "nodes", "instanceType"),
-        "NodeAutoScalingGroupMinSize": ("cluster", "nodes", "minSize"),
-        "NodeAutoScalingGroupDesiredCapacity": ("cluster", "nodes", "desiredCapacity"),
-        "NodeAutoScalingGroupMaxSize": ("cluster", "nodes", "maxSize"),
-        "NodeVolumeSize": ("cluster", "nodes", "volumeSize"),
+        "AuthenticationMode": ("cluster", "authenticationMode"),
+        "ClusterAutoscaler": ("cluster", "autoscaler", "enabled"),
         "CertificateArn": ("cluster", "loadBalancer", "certificateArn"),
         "LoadBalancerCidrBlock": ("cluster", "loadBalancer", "allowedCidrs", 0),
         "LoadBalancerCidrBlock2": ("cluster", "loadBalancer", "allowedCidrs", 1),
         "LoadBalancerCidrBlock3": ("cluster", "loadBalancer", "allowedCidrs", 2),
         "NodeProxyPort": ("hubs", 0, "nodePort"),
         "DeployRoleArn": ("aws", "deployRoleArn"),
+        **_node_group_sources(env.cluster),
+        **_operator_sources(env),
     }
     for i in range(2, MAX_EXTRA_HUBS + 2):
         src[f"Hub{i}NodeProxyPort"] = ("hubs", i - 1, "nodePort")
@@ -95,6 +169,54 @@ def parameter_sources(env: Environment) -> dict[str, tuple]:
     for k in range(slot, MAX_ADMINS + 1):
         src[f"AdminPrincipalArn{k}"] = ("cluster", "admins")
     return src
+
+
+#: Spec field (of the node group) feeding each user slot parameter. Subnets come from the group's zone;
+#: the AMI type and GPU flag from its instance types.
+USER_GROUP_SOURCES = {"Name": "name", "InstanceTypes": "instanceTypes", "CapacityType": "capacityType",
+                      "MinSize": "minSize", "MaxSize": "maxSize", "DiskSize": "diskSize",
+                      "Subnets": "availabilityZone", "AmiType": "instanceTypes", "ReleaseVersion": "releaseVersion",
+                      "Gpu": "instanceTypes"}
+
+
+def _node_group_sources(c: Cluster) -> dict[str, tuple]:
+    """The core group's fields and each user slot's group's; an unused slot points at the node group list."""
+    groups = ("cluster", "nodeGroups")
+    out: dict[str, tuple] = {}
+    slot = 1
+    for j, g in enumerate(c.node_groups):  # the model keeps the spec's order
+        if g.purpose == CORE:
+            out.update({
+                "CoreNodeGroupName": (*groups, j, "name"),
+                "CoreNodeInstanceType": (*groups, j, "instanceTypes", 0),
+                "CoreNodeMinSize": (*groups, j, "minSize"),
+                "CoreNodeMaxSize": (*groups, j, "maxSize"),
+                "CoreNodeVolumeSize": (*groups, j, "diskSize"),
+                "CoreNodeImageId": (*groups, j, "imageId"),
+                # The version and the core instance type's architecture name the parameter.
+                "CoreNodeImageParameter": ("cluster", "kubernetesVersion"),
+            })
+        else:
+            out.update({f"UserNodeGroup{slot}{f}": (*groups, j, field) for f, field in USER_GROUP_SOURCES.items()})
+            slot += 1
+    for k in range(slot, MAX_USER_GROUPS + 1):
+        out.update({f"UserNodeGroup{k}{f}": groups for f in USER_GROUP_FIELDS})
+    return out
+
+
+def _operator_sources(env: Environment) -> dict[str, tuple]:
+    """Each operator slot's operator (its namespace is its hub's); an unused slot points at the hubs."""
+    ops = _operators(env)
+    out: dict[str, tuple] = {}
+    for j in range(1, max(MAX_OPERATORS, len(ops)) + 1):
+        if j <= len(ops):
+            h, o, _ = ops[j - 1]
+            out[f"OperatorPrincipalArn{j}"] = ("hubs", h, "operators", o, "arn")
+            out[f"OperatorNamespace{j}"] = ("hubs", h, "namespace")
+            out[f"OperatorAccess{j}"] = ("hubs", h, "operators", o, "access")
+        else:
+            out.update({f"Operator{k}{j}": ("hubs",) for k in ("PrincipalArn", "Namespace", "Access")})
+    return out
 
 
 def flat_parameters(env: Environment) -> dict[str, str]:

@@ -3,7 +3,9 @@
 Layout (see :mod:`generator.paths`)::
 
     cluster/hubs.yaml              Flux Kustomizations applied by `flux bootstrap --path=<env>/cluster`:
-                                   <env>-secrets (sops decryption) and <env>-hubs (depends on secrets);
+                                   <env>-platform (platform/, see generator.render.platform),
+                                   <env>-secrets (sops decryption) and <env>-hubs (depends on both: the
+                                   hubs' volumes need the StorageClasses, their logins the Secrets);
                                    <env>-extra when the team keeps manifests of its own in extra/
     cluster/namespaces.yaml        the hubs' Namespaces: applied with the entry point, before the
                                    Secrets of <env>-secrets need them (no ordering deadlock)
@@ -15,7 +17,7 @@ Layout (see :mod:`generator.paths`)::
 
 from __future__ import annotations
 
-from posixpath import relpath
+import posixpath
 
 from generator import paths, versions
 from generator.artifacts import Kind, RenderedFile
@@ -28,60 +30,72 @@ HELM_REPOSITORY_NAME = "jupyterhub"
 LABELS = {"app.kubernetes.io/managed-by": "hubgen"}
 
 
-def _meta(name: str, namespace: str | None = None, env: str | None = None) -> dict:
-    meta: dict = {"name": name}
+def meta(name: str, namespace: str | None = None, env: str | None = None) -> dict:
+    """Object metadata with hubgen's labels (``app.kubernetes.io/managed-by``, ``hubgen.dev/environment``)."""
+    out: dict = {"name": name}
     if namespace:
-        meta["namespace"] = namespace
+        out["namespace"] = namespace
     labels = dict(LABELS)
     if env:
         labels["hubgen.dev/environment"] = env
-    meta["labels"] = labels
-    return meta
+    out["labels"] = labels
+    return out
 
 
-def helm_repository(env: Environment) -> dict:
+def chart_repository(env: Environment, name: str, url: str) -> dict:
+    """A Flux HelmRepository in flux-system (HelmReleases of any namespace refer to it)."""
     return {
         "apiVersion": versions.FLUX_HELMREPOSITORY_API,
         "kind": "HelmRepository",
-        "metadata": _meta(HELM_REPOSITORY_NAME, FLUX_NAMESPACE, env.name),
-        "spec": {"interval": "1h", "url": versions.CHART_REPOSITORY_URL},
+        "metadata": meta(name, FLUX_NAMESPACE, env.name),
+        "spec": {"interval": "1h", "url": url},
     }
 
 
-def namespace(env: Environment, hub: Hub) -> dict:
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": _meta(hub.namespace, env=env.name)}
+def helm_repository(env: Environment) -> dict:
+    return chart_repository(env, HELM_REPOSITORY_NAME, versions.CHART_REPOSITORY_URL)
 
 
-def service_account(env: Environment, hub: Hub) -> dict:
-    meta = _meta(hub.service_account, hub.namespace, env.name)
-    meta["annotations"] = {"eks.amazonaws.com/role-arn": hub.singleuser.aws_role_arn}
-    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta}
-
-
-def helm_release(env: Environment, hub: Hub) -> dict:
-    spec: dict = {
+def release_spec(release_name: str, chart: str, version: str, repository: str, *, timeout: str) -> dict:
+    """A HelmRelease's spec without values: the pinned chart from a HelmRepository of flux-system, retried
+    installs and upgrades that roll back on failure (one definition for the hubs and the platform charts)."""
+    return {
         "interval": "10m",
-        "releaseName": hub.name,
-        "timeout": "15m",
+        "releaseName": release_name,
+        "timeout": timeout,
         "chart": {
             "spec": {
-                "chart": versions.CHART_NAME,
-                "version": hub.chart_version,
-                "sourceRef": {"kind": "HelmRepository", "name": HELM_REPOSITORY_NAME, "namespace": FLUX_NAMESPACE},
+                "chart": chart,
+                "version": version,
+                "sourceRef": {"kind": "HelmRepository", "name": repository, "namespace": FLUX_NAMESPACE},
                 "interval": "1h",
             }
         },
         "install": {"remediation": {"retries": 3}},
         "upgrade": {"cleanupOnFail": True, "remediation": {"retries": 3, "strategy": "rollback"}},
     }
+
+
+def namespace(env: Environment, hub: Hub) -> dict:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": meta(hub.namespace, env=env.name)}
+
+
+def service_account(env: Environment, hub: Hub) -> dict:
+    metadata = meta(hub.service_account, hub.namespace, env.name)
+    metadata["annotations"] = {"eks.amazonaws.com/role-arn": hub.singleuser.aws_role_arn}
+    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata}
+
+
+def helm_release(env: Environment, hub: Hub) -> dict:
+    spec = release_spec(hub.name, versions.CHART_NAME, hub.chart_version, HELM_REPOSITORY_NAME, timeout="15m")
     vf = values_from(hub)
     if vf:
         spec["valuesFrom"] = vf
-    spec["values"] = release_values(hub)
+    spec["values"] = release_values(hub, env.cluster)
     return {
         "apiVersion": versions.FLUX_HELMRELEASE_API,
         "kind": "HelmRelease",
-        "metadata": _meta(hub.name, hub.namespace, env.name),
+        "metadata": meta(hub.name, hub.namespace, env.name),
         "spec": spec,
     }
 
@@ -100,6 +114,10 @@ def decryption(env: Environment) -> dict:
     return out
 
 
+def platform_kustomization_name(env: Environment) -> str:
+    return f"{env.name}-platform"
+
+
 def flux_kustomizations(env: Environment, extra_manifests: bool = False) -> list[dict]:
     p = paths.EnvPaths(env.name)
 
@@ -115,15 +133,16 @@ def flux_kustomizations(env: Environment, extra_manifests: bool = False) -> list
         }
         spec.update(extra)
         return {"apiVersion": versions.FLUX_KUSTOMIZATION_API, "kind": "Kustomization",
-                "metadata": _meta(name, FLUX_NAMESPACE, env.name), "spec": spec}
+                "metadata": meta(name, FLUX_NAMESPACE, env.name), "spec": spec}
 
-    docs = []
-    has_secrets = any(h.secret_refs() for h in env.hubs)
-    hubs_extra: dict = {}
-    if has_secrets:
+    # The platform first: the hubs' volume claims need its StorageClasses (a claim made before its class
+    # exists stays Pending), and their pods the autoscaler.
+    docs = [ks(platform_kustomization_name(env), p.platform_dir, {})]
+    depends = [{"name": platform_kustomization_name(env)}]
+    if any(h.secret_refs() for h in env.hubs):
         docs.append(ks(f"{env.name}-secrets", p.secrets_dir, {"decryption": decryption(env)}))
-        hubs_extra["dependsOn"] = [{"name": f"{env.name}-secrets"}]
-    docs.append(ks(f"{env.name}-hubs", p.hubs_dir, hubs_extra))
+        depends.append({"name": f"{env.name}-secrets"})
+    docs.append(ks(f"{env.name}-hubs", p.hubs_dir, {"dependsOn": depends}))
     if extra_manifests:
         # The team's own manifests (environments/<env>/extra/, never written by hubgen): Flux builds the
         # folder's kustomization.yaml, or generates one from every manifest in it. sops-encrypted Secrets
@@ -133,32 +152,39 @@ def flux_kustomizations(env: Environment, extra_manifests: bool = False) -> list
     return docs
 
 
-def kustomization(env: Environment, files: list[str]) -> dict:
-    p = paths.EnvPaths(env.name)
+def kustomization(files: list[str], folder: str) -> dict:
+    """kustomize's entry point of ``folder``: every file of ``files`` (repository paths), relative to it."""
     return {
         "apiVersion": versions.KUSTOMIZE_API,
         "kind": "Kustomization",
-        "resources": [relpath(f, p.hubs_dir) for f in files],
+        "resources": [posixpath.relpath(f, folder) for f in files],
     }
+
+
+def kustomization_file(env: Environment, path: str, files: list[str]) -> RenderedFile:
+    """The ``kustomization.yaml`` at ``path`` listing ``files`` (in its folder)."""
+    p = paths.EnvPaths(env.name)
+    body = dump_yaml(kustomization(files, posixpath.dirname(path)))
+    return RenderedFile(path, with_header(body, p.spec, env.name), Kind.KUSTOMIZE, env.name)
+
+
+def manifest(env: Environment, path: str, *docs: dict) -> RenderedFile:
+    """A generated Kubernetes manifest: ``docs`` as one YAML stream under hubgen's header."""
+    body = "---\n".join(dump_yaml(d) for d in docs)
+    return RenderedFile(path, with_header(body, paths.EnvPaths(env.name).spec, env.name), Kind.K8S_MANIFEST,
+                        env.name)
 
 
 def render(env: Environment, extra_manifests: bool = False) -> list[RenderedFile]:
     """``extra_manifests``: the environment's extra/ folder holds manifests (see paths.EXTRA_DIR)."""
     p = paths.EnvPaths(env.name)
-
-    def manifest(path: str, *docs: dict) -> RenderedFile:
-        body = "---\n".join(dump_yaml(d) for d in docs)
-        return RenderedFile(path, with_header(body, p.spec, env.name), Kind.K8S_MANIFEST, env.name)
-
-    out = [manifest(p.flux_entrypoint, *flux_kustomizations(env, extra_manifests)),
-           manifest(p.namespaces, *(namespace(env, hub) for hub in env.hubs)),
-           manifest(p.helm_repository, helm_repository(env))]
+    out = [manifest(env, p.flux_entrypoint, *flux_kustomizations(env, extra_manifests)),
+           manifest(env, p.namespaces, *(namespace(env, hub) for hub in env.hubs)),
+           manifest(env, p.helm_repository, helm_repository(env))]
     for hub in env.hubs:
         if hub.service_account:
-            out.append(manifest(p.hub_service_account(hub.name), service_account(env, hub)))
-        out.append(manifest(p.hub_release(hub.name), helm_release(env, hub)))
+            out.append(manifest(env, p.hub_service_account(hub.name), service_account(env, hub)))
+        out.append(manifest(env, p.hub_release(hub.name), helm_release(env, hub)))
     resources = [f.path for f in out if f.path.startswith(p.hubs_dir + "/")]
-    out.append(RenderedFile(p.hubs_kustomization,
-                            with_header(dump_yaml(kustomization(env, resources)), p.spec, env.name),
-                            Kind.KUSTOMIZE, env.name))
+    out.append(kustomization_file(env, p.hubs_kustomization, resources))
     return out

@@ -23,11 +23,18 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from generator.model import Hub
+from generator.model import Cluster, Hub, Profile
+from generator.platform import nodes
 from generator.tree import MISSING, get_path
 
 AUTHENTICATOR_CLASS = {"dummy": "dummy", "github": "github", "generic-oauth": "generic-oauth"}
 OAUTH_CONFIG_SECTION = {"github": "GitHubOAuthenticator", "generic-oauth": "GenericOAuthenticator"}
+#: The GitHub scope that shows an organization's private members (and team memberships) to the hub: without
+#: it GitHub answers only for public members, so a private member of an allowed organization is refused.
+GITHUB_ORG_SCOPE = "read:org"
+#: Where OAuthenticator (17.x, the JupyterHub chart 4.x's hub image) keeps the identity provider's user info
+#: in the auth state: ``auth_state_groups_key`` is a dotted path into it.
+USER_AUTH_STATE_KEY = "oauth_user"
 
 
 # --- merging -------------------------------------------------------------------------
@@ -89,14 +96,36 @@ def _auth_config(hub: Hub) -> dict[str, Any]:
         o = a.oauth
         section: dict[str, Any] = {"client_id": o.client_id, "oauth_callback_url": o.callback_url}
         if a.type == "generic-oauth":
-            section.update({"authorize_url": o.authorize_url, "token_url": o.token_url,
-                            "userdata_url": o.userdata_url})
-            if o.username_claim:
-                section["username_claim"] = o.username_claim
-        if o.allowed_organizations:
+            section.update(_generic_oauth(hub))
+        elif o.allowed_organizations:
             section["allowed_organizations"] = list(o.allowed_organizations)
+            section["scope"] = [GITHUB_ORG_SCOPE]
         config[OAUTH_CONFIG_SECTION[a.type]] = section
     return config
+
+
+def _generic_oauth(hub: Hub) -> dict[str, Any]:
+    """GenericOAuthenticator's endpoints, scopes and groups, in the names OAuthenticator 17 reads without a
+    deprecation warning: groups come from ``auth_state_groups_key`` (a dotted path into the auth state, where
+    the user info is kept under ``oauth_user``; ``claim_groups_key`` is its deprecated alias) and need
+    ``manage_groups``, which also makes JupyterHub's groups follow the identity provider's at every login;
+    ``allowed_groups`` and ``admin_groups`` live on the base class since 17.0."""
+    o = hub.auth.oauth
+    assert o is not None
+    out: dict[str, Any] = {"authorize_url": o.authorize_url, "token_url": o.token_url,
+                           "userdata_url": o.userdata_url}
+    if o.username_claim:
+        out["username_claim"] = o.username_claim
+    if o.scope:
+        out["scope"] = list(o.scope)
+    if o.groups_claim:
+        out["manage_groups"] = True
+        out["auth_state_groups_key"] = f"{USER_AUTH_STATE_KEY}.{o.groups_claim}"
+        if o.allowed_groups:
+            out["allowed_groups"] = list(o.allowed_groups)
+        if o.admin_groups:
+            out["admin_groups"] = list(o.admin_groups)
+    return out
 
 
 def values_from(hub: Hub) -> list[dict[str, Any]]:
@@ -116,8 +145,54 @@ def secret_target_paths(hub: Hub) -> list[str]:
     return [v["targetPath"] for v in values_from(hub)]
 
 
-def generated_values(hub: Hub) -> dict[str, Any]:
-    """The values hubgen derives from the spec, before the raw `values` escape hatch."""
+def profile_entry(profile: Profile, cluster: Cluster) -> dict[str, Any]:
+    """One ``singleuser.profileList`` entry (KubeSpawner's profile format).
+
+    The server runs on the profile's node group (node selector on ``hubgen.dev/node-group``) and tolerates
+    that group's taints. KubeSpawner *replaces* the chart's tolerations with a profile's, so the user taint
+    is listed here too, and the GPU taint only for a GPU group: a profile never lands on a GPU node by
+    accident. Whatever the profile leaves out (image, CPU, memory) is the hub's ``singleuser`` setting.
+    """
+    override: dict[str, Any] = {}
+    if profile.image_name:
+        override["image"] = f"{profile.image_name}:{profile.image_tag}"
+    for key, value in (("cpu_guarantee", profile.cpu_guarantee), ("cpu_limit", profile.cpu_limit),
+                       ("mem_guarantee", profile.memory_guarantee), ("mem_limit", profile.memory_limit)):
+        if value is not None:
+            override[key] = value
+    override["node_selector"] = {nodes.NODE_GROUP_LABEL: profile.node_group}
+    group = cluster.node_group(profile.node_group)
+    override["tolerations"] = [t.toleration() for t in nodes.taints(group)] if group else []
+    if profile.gpus:
+        override["extra_resource_limits"] = {nodes.GPU_RESOURCE: profile.gpus}
+    entry: dict[str, Any] = {"display_name": profile.display_name, "slug": profile.name}
+    if profile.description:
+        entry["description"] = profile.description
+    if profile.default:
+        entry["default"] = True
+    entry["kubespawner_override"] = override
+    return entry
+
+
+def scheduling(cluster: Cluster) -> dict[str, Any]:
+    """Where the chart's pods run (z2jh's node-purpose labels, set on every node group, see nodes.labels).
+
+    Core pods (hub, proxy, user scheduler) *require* core nodes: the load balancer targets those, and user
+    nodes come and go. User pods require user nodes when the environment has user groups, and otherwise only
+    prefer them (with a core group alone they share its nodes).
+    """
+    user = "require" if cluster.user_groups else "prefer"
+    return {"userPods": {"nodeAffinity": {"matchNodePurpose": user}},
+            "corePods": {"nodeAffinity": {"matchNodePurpose": "require"}}}
+
+
+def generated_values(hub: Hub, cluster: Cluster | None = None) -> dict[str, Any]:
+    """The values hubgen derives from the spec, before the raw `values` escape hatch.
+
+    ``cluster``: the environment's cluster, which the placement values depend on (``scheduling``, the
+    profiles' ``singleuser.profileList``); without it (the owned-values table, tests of the hub alone) they
+    are left out. Every rendered or linted HelmRelease passes it.
+    """
     su = hub.singleuser
     singleuser: dict[str, Any] = {
         "image": {"name": su.image_name, "tag": su.image_tag},
@@ -140,7 +215,9 @@ def generated_values(hub: Hub) -> dict[str, Any]:
         }
     if hub.service_account:
         singleuser["serviceAccountName"] = hub.service_account
-    return {
+    if cluster is not None and hub.profiles:
+        singleuser["profileList"] = [profile_entry(p, cluster) for p in hub.profiles]
+    out: dict[str, Any] = {
         "proxy": {
             # TLS is terminated at the load balancer, which forwards to this NodePort.
             "https": {"enabled": False},
@@ -151,12 +228,15 @@ def generated_values(hub: Hub) -> dict[str, Any]:
         "prePuller": {"hook": {"enabled": hub.prepuller_hook}, "continuous": {"enabled": hub.prepuller_continuous}},
         "cull": {"enabled": hub.culling_enabled, "timeout": hub.cull_timeout, "every": hub.cull_every},
     }
+    if cluster is not None:
+        out["scheduling"] = scheduling(cluster)
+    return out
 
 
-def release_values(hub: Hub) -> dict[str, Any]:
+def release_values(hub: Hub, cluster: Cluster | None = None) -> dict[str, Any]:
     """What goes into the HelmRelease's ``spec.values``: generated values with `values` merged last
     (:func:`merge_values`, keeping the user's ``null``: Helm needs it to delete a chart default)."""
-    return merge_values(generated_values(hub), hub.values)
+    return merge_values(generated_values(hub, cluster), hub.values)
 
 
 def _set_path(values: dict, dotted: str, value: Any) -> None:
@@ -167,13 +247,13 @@ def _set_path(values: dict, dotted: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
-def effective_values(hub: Hub, placeholder: str = "<from-secret>") -> dict[str, Any]:
+def effective_values(hub: Hub, cluster: Cluster | None = None, placeholder: str = "<from-secret>") -> dict[str, Any]:
     """The values Helm will see: release values plus placeholders where valuesFrom injects secrets.
 
     Used to validate against the chart's values schema (the secret values are
     strings, so a placeholder string validates identically).
     """
-    out = release_values(hub)
+    out = release_values(hub, cluster)
     for path in secret_target_paths(hub):
         _set_path(out, path, placeholder)
     return out
@@ -219,12 +299,28 @@ _ACCESS_KEYS = {
                                   why="it is false, so removing a user from the list revokes access (JupyterHub "
                                       "would otherwise keep admitting everyone already in its database)"),
     "allowed_organizations": Owned(("auth", "oauth", "allowedOrganizations")),
-    "allowed_groups": Owned(("auth", "allowedUsers"), why="the spec grants access by user name and GitHub "
-                                                         "organization only"),
-    "admin_groups": Owned(("auth", "admins"), why="the spec names admins by user name only"),
+    "allowed_groups": Owned(("auth", "oauth", "groups", "allowed")),
+    "admin_groups": Owned(("auth", "oauth", "groups", "admin")),
+    "manage_groups": Owned(("auth", "oauth", "groups"),
+                           why="it is true exactly when the spec authorizes by the identity provider's groups: "
+                               "JupyterHub's groups then follow the provider's at every login"),
+    "auth_state_groups_key": Owned(("auth", "oauth", "groups", "claim")),
+    "claim_groups_key": Owned(("auth", "oauth", "groups", "claim"),
+                              why="it is GenericOAuthenticator's deprecated alias of `auth_state_groups_key` and "
+                                  "would replace the claim the spec names"),
 }
 _OAUTH_KEYS = {"client_id": "clientId", "oauth_callback_url": "callbackUrl", "authorize_url": "authorizeUrl",
                "token_url": "tokenUrl", "userdata_url": "userdataUrl", "username_claim": "usernameClaim"}
+#: The scopes each OAuth section requests: the spec's `scope` (generic-oauth), ``read:org`` with GitHub
+#: organizations (without it GitHub hides private memberships, and private members are refused).
+_SCOPE = {
+    "OAuthenticator": Owned(("auth", "oauth", "scope")),
+    "GenericOAuthenticator": Owned(("auth", "oauth", "scope")),
+    "GitHubOAuthenticator": Owned(("auth", "oauth", "allowedOrganizations"),
+                                  why=f"it is [{GITHUB_ORG_SCOPE}] when organizations or teams are listed: without "
+                                      "it GitHub shows only public memberships, and private members are refused"),
+}
+_NODE_GROUPS = "cluster.nodeGroups"
 
 #: Every chart value the spec owns (path in the chart's values -> :class:`Owned`): each path
 #: :func:`generated_values` can emit, whether or not a given spec emits it (an owned path also owns
@@ -234,8 +330,9 @@ _OAUTH_KEYS = {"client_id": "clientId", "oauth_callback_url": "callbackUrl", "au
 #: explicitly (``allow_all``, ``allow_existing_users``: false); the others stay at the chart's defaults.
 #:
 #: Not owned, for review: ``hub.extraConfig``/``hub.extraFiles`` (Python and files run by the hub can
-#: change anything), ``hub.loadRoles`` (JupyterHub roles), ``singleuser.profileList`` (per-profile images
-#: and overrides), ``proxy.chp``/``proxy.traefik`` pod settings (traefik runs only with ``proxy.https``,
+#: change anything), ``hub.loadRoles`` (JupyterHub roles), ``scheduling.userScheduler`` and
+#: ``scheduling.userPlaceholder`` (packing and head-room, which the autoscaler honours),
+#: ``proxy.chp``/``proxy.traefik`` pod settings (traefik runs only with ``proxy.https``,
 #: which is owned), ``proxy.service.externalIPs``/``extraPorts`` (the nodes' security group admits only
 #: the load balancer, on the hub's node port).
 OWNED_VALUES: dict[tuple[str, ...], Owned] = {
@@ -266,6 +363,17 @@ OWNED_VALUES: dict[tuple[str, ...], Owned] = {
        for section in OAUTH_CONFIG_SECTION.values() for key, field in _OAUTH_KEYS.items()},
     **{("hub", "config", section, "client_secret"): Owned(("auth", "oauth", "clientSecret"), why=_FROM_SECRET)
        for section in OAUTH_CONFIG_SECTION.values()},
+    **{("hub", "config", section, "scope"): owned for section, owned in _SCOPE.items()},
+    # --- where pods run -----------------------------------------------------------------------------------
+    ("scheduling", "userPods", "nodeAffinity", "matchNodePurpose"): Owned(
+        use=_NODE_GROUPS, why="user servers require user nodes when the environment has user node groups (prefer "
+                              "them otherwise), so that they never take the core nodes the hub and the load "
+                              "balancer depend on"),
+    ("scheduling", "corePods", "nodeAffinity", "matchNodePurpose"): Owned(
+        use=_NODE_GROUPS, why="the hub and the proxy require core nodes: the load balancer targets those, and the "
+                              "autoscaler removes user nodes"),
+    ("singleuser", "profileList"): Owned(("profiles",), why="each profile's node selector, tolerations and GPU "
+                                                            "limit come from its node group"),
     # --- the notebook servers -----------------------------------------------------------------------------
     ("singleuser", "image", "name"): Owned(("singleuser", "image", "name")),
     ("singleuser", "image", "tag"): Owned(("singleuser", "image", "tag")),
@@ -314,9 +422,9 @@ class Override:
         return len(self.owned[0][0]) > len(self.path)
 
 
-def owned_paths(hub: Hub) -> dict[tuple[str, ...], Owned]:
+def owned_paths(hub: Hub, cluster: Cluster | None = None) -> dict[tuple[str, ...], Owned]:
     """:data:`OWNED_VALUES` for one hub: each ``per_key`` value becomes the entries hubgen generates there."""
-    generated = generated_values(hub)
+    generated = generated_values(hub, cluster)
     out: dict[tuple[str, ...], Owned] = {}
     for path, owned in OWNED_VALUES.items():
         if not owned.per_key:
@@ -328,16 +436,17 @@ def owned_paths(hub: Hub) -> dict[tuple[str, ...], Owned]:
     return out
 
 
-def owned_overrides(hub: Hub) -> list[Override]:
+def owned_overrides(hub: Hub, cluster: Cluster | None = None) -> list[Override]:
     """The keys of ``hub.values`` that would set or replace chart values the spec owns, in document order.
 
     A key at or below an owned path is reported (and not descended into); a key above owned paths is
     reported when its value is not a mapping (``null``, a scalar, a list: merged, it replaces the whole
-    mapping) and descended into when it is one.
+    mapping) and descended into when it is one. ``cluster`` only orders the owned values a key replaces
+    (those the hub renders first); the table itself does not depend on it.
     """
-    owned = owned_paths(hub)
+    owned = owned_paths(hub, cluster)
     # Of the owned values a key replaces, those this hub has come first (messages list the first few).
-    present = generated_values(hub)
+    present = generated_values(hub, cluster)
     for target in secret_target_paths(hub):
         _set_path(present, target, "")
     out: list[Override] = []

@@ -66,6 +66,21 @@ class Draft:
     #: the new environment's rule.
     source_secret_files: list[str] = field(default_factory=list)
 
+    #: The source environment's spec as it was read (--from): which conditions held there.
+    original: dict[str, Any] | None = None
+
+    def is_explicit(self, path: tuple) -> bool:
+        """Whether ``path`` was given with --set, lies inside a value given with --set, or holds one."""
+        return any(p[: len(path)] == path or path[: len(p)] == p for p in self.explicit)
+
+    def takes_default(self, f: F.Field) -> bool:
+        """Whether a missing field gets its default: always in a new spec; in a copy (--from) only when the
+        field's condition did not hold in the source (the copy now needs what the source did not have). A
+        field the source could have had but left out stays out: the source's choice."""
+        if self.original is None:
+            return True
+        return f.when is not None and not f.when(self.original)
+
     @property
     def origin(self) -> str:
         how = f"`hubgen new {self.name} --from {self.source}`" if self.source else f"`hubgen new {self.name}`"
@@ -99,10 +114,29 @@ def start(repo: RepoPaths, name: str, source: str | None = None, *, provider: st
     loaded = load_yaml_text(read_source_spec(repo, source), spec_path)
     if loaded.problems or not isinstance(loaded.data, dict):
         raise Refused(loaded.problems, f"--from {source}: {spec_path} cannot be read; fix it first")
-    draft = Draft(name, copy.deepcopy(loaded.data), source=source)
+    _check_source_version(loaded, spec_path, source)
+    draft = Draft(name, copy.deepcopy(loaded.data), source=source, original=copy.deepcopy(loaded.data))
     draft.source_secret_files = _secret_files(repo, source, loaded.data)
     _make_unique(repo, draft)
     return draft
+
+
+def _check_source_version(loaded, spec_path: str, source: str) -> None:
+    """Refuse to copy a spec of another version: its fields would land in a spec of this version as they were,
+    in a shape this hubgen does not read (version 1's ``cluster.nodes``). HG011/HG012 as `validate` reports
+    them, with the command that upgrades the source first."""
+    import dataclasses
+
+    from generator.migrate import upgrade_command, version_problem
+
+    problem = version_problem(loaded, spec_path, source)
+    if problem is None:
+        return
+    if problem.code == "HG012":
+        raise Refused([problem], f"--from {source}: its spec is newer than this hubgen")
+    problem = dataclasses.replace(problem, hint=f"Run `{upgrade_command(source)}` and commit it, then copy it "
+                                                "with --from.")
+    raise Refused([problem], f"--from {source}: upgrade it first (`{upgrade_command(source)}`)")
 
 
 def read_source_spec(repo: RepoPaths, source: str) -> bytes:
@@ -291,14 +325,16 @@ def complete(draft: Draft, ask: Asker | None = None, only: set[str] | None = Non
 
     A new spec takes every default; a spec derived with --from keeps the source's values and only
     gains fields that a changed condition now needs (e.g. an OAuth client after --set ...auth.type).
+    Fields inside a value given with --set (``--set cluster.nodeGroups=[...]``) are that value's: final.
     ``only``: the keys to ask again (after a refused answer); the rest is left as it is.
     """
     spec, env = draft.spec, draft.name
-    fresh = draft.source is None
     missing = []
     for f in F.FIELDS:
         path = f.path
-        if any(p[: len(path)] == path for p in draft.explicit):
+        if draft.is_explicit(path):
+            continue
+        if f.applies is not None and not f.applies(spec):
             continue
         if f.when is not None and not f.when(spec):
             F.delete(spec, path)
@@ -309,7 +345,7 @@ def complete(draft: Draft, ask: Asker | None = None, only: set[str] | None = Non
             continue
         if F.get(spec, path) is not F.MISSING:
             continue
-        if fresh or f.when is not None:
+        if draft.takes_default(f):
             default = f.default_for(spec, env)
             if default is not None:
                 F.put(spec, path, default)

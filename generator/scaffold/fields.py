@@ -1,7 +1,7 @@
 """Spec fields for scaffolding: dotted keys, schema-driven parsing, and the prompt list.
 
 A *key* is a dotted path into the spec, exactly as the fields are named there:
-``aws.accountId``, ``cluster.nodes.maxSize``, ``hubs.0.auth.admins``,
+``aws.accountId``, ``cluster.nodeGroups.0.instanceTypes``, ``hubs.0.auth.admins``,
 ``tags.cost-center``. Values given as text (``--set key=value`` or an answer
 to a prompt) are turned into spec values by the JSON Schema of that field, so
 ``--set`` accepts every field of the schema, not only the ones that are asked.
@@ -28,6 +28,7 @@ from typing import Any, Callable
 import jsonschema
 import yaml
 
+from generator import model
 from generator.validate.schema import schema as spec_schema
 from generator.versions import DEFAULT_CHART_VERSION, DEFAULT_KUBERNETES_VERSION, DEFAULT_SINGLEUSER_IMAGE
 
@@ -309,6 +310,9 @@ class Field:
     when: Callable[[dict], bool] | None = None
     #: Choices shown in the prompt.
     choices: tuple[str, ...] = ()
+    #: Asked and defaulted only when this holds, and never removed when it does not: a field of one list item
+    #: (a node group) that a spec copied with --from may not have, or have for another purpose.
+    applies: Callable[[dict], bool] | None = None
 
     @property
     def path(self) -> tuple:
@@ -319,8 +323,63 @@ class Field:
         return copy.deepcopy(d)
 
 
+def spec_version() -> int:
+    """The spec version this hubgen writes: the schema's ``specVersion`` constant (its one source)."""
+    return int(spec_schema()["properties"]["specVersion"]["const"])
+
+
+#: The StorageClasses of a new environment: the schema's default, written out so the spec shows them.
+DEFAULT_STORAGE_CLASSES = [dict(c) for c in model.DEFAULT_STORAGE_CLASSES]
+CORE_GROUP, USER_GROUP = 0, 1
+
+
+def _group_is(index: int, purpose: str) -> Callable[[dict], bool]:
+    """Whether node group ``index`` of a spec exists with ``purpose``."""
+    return lambda spec: get(spec, ("cluster", "nodeGroups", index, "purpose"), None) == purpose
+
+
+def _first_zone(spec: dict, env: str) -> str | None:
+    """The availability zone of the first subnet: where a new environment's user nodes (and homes) live."""
+    zone = get(spec, ("cluster", "subnets", 0, "availabilityZone"), None)
+    return zone if isinstance(zone, str) and zone else None
+
+
+def _node_group_fields() -> tuple[Field, ...]:
+    """A new environment's two node groups: `core` (hub, proxy, add-ons: small, always one node) and `user`
+    (notebook servers: scales from zero, in one zone because a user's home volume lives in one zone). Their
+    AMIs are the EKS-optimized ones AWS publishes for the Kubernetes version, so nothing asks for an AMI id.
+    What is asked is required: '-' cannot leave a group half-defined (a spec without a user group is made with
+    ``--set cluster.nodeGroups=[...]``)."""
+    c, u = f"cluster.nodeGroups.{CORE_GROUP}.", f"cluster.nodeGroups.{USER_GROUP}."
+    core, user = _group_is(CORE_GROUP, "core"), _group_is(USER_GROUP, "user")
+    return (
+        Field(c + "name", "Core node group name", "core", ask=False),
+        Field(c + "purpose", "Core node group purpose", "core", ask=False),
+        Field(c + "instanceTypes", "Core node instance type (hub, proxy and cluster add-ons; one type)",
+              ["m6i.large"], required=True, applies=core),
+        Field(c + "minSize", "Minimum number of core nodes", 1, ask=False, applies=core),
+        Field(c + "maxSize", "Maximum number of core nodes", 3, ask=False, applies=core),
+        Field(c + "diskSize", "Core node root volume in GiB", 50, ask=False, applies=core),
+        Field(u + "name", "User node group name", "user", ask=False),
+        Field(u + "purpose", "User node group purpose", "user", ask=False),
+        Field(u + "instanceTypes", "User node instance types for notebook servers, comma-separated",
+              ["m6i.xlarge"], required=True, applies=user),
+        Field(u + "capacityType", "User nodes: on-demand, or spot (cheaper; EC2 may reclaim a node and stop its "
+              "servers)", "on-demand", choices=("on-demand", "spot"), applies=user),
+        Field(u + "minSize", "Minimum number of user nodes", 0, ask=False, applies=user),
+        Field(u + "maxSize", "Maximum number of user nodes (what the autoscaler may start at most)", 10,
+              required=True, applies=user),
+        Field(u + "diskSize", "User node root volume in GiB (container images live here)", 100, ask=False,
+              applies=user),
+        Field(u + "availabilityZone", "Availability zone of the user nodes (users' home volumes live there)",
+              _first_zone, applies=user),
+    )
+
+
+NODE_GROUP_FIELDS = _node_group_fields()
 H = "hubs.0."
 FIELDS: tuple[Field, ...] = (
+    Field("specVersion", "Spec version", lambda s, env: spec_version(), ask=False),
     Field("tier", "Tier (staging environments deploy before production ones)", "staging",
           choices=("staging", "production")),
     Field("description", "Description (optional)"),
@@ -329,17 +388,16 @@ FIELDS: tuple[Field, ...] = (
     Field("aws.deployRoleArn", "IAM role ARN that CI deploys with", required=True),
     Field("cluster.stackName", "CloudFormation stack name (also the EKS cluster name)",
           lambda s, env: f"jupyterhub-{env}"),
-    Field("cluster.kubernetesVersion", "EKS Kubernetes version", DEFAULT_KUBERNETES_VERSION),
+    Field("cluster.kubernetesVersion", "EKS Kubernetes version (one in EKS standard support)",
+          DEFAULT_KUBERNETES_VERSION),
+    Field("cluster.authenticationMode", "How IAM principals reach the cluster", "API", ask=False,
+          choices=("API", "API_AND_CONFIG_MAP", "CONFIG_MAP")),
     Field("cluster.vpcId", "VPC id, e.g. vpc-0a1b2c3d4e5f67890", required=True),
     Field("cluster.subnets", "Subnets as id:availability-zone, comma-separated (two zones or more)",
           required=True),
-    Field("cluster.nodes.instanceType", "Node EC2 instance type", "m5.xlarge"),
-    Field("cluster.nodes.imageId", "EKS-optimized node AMI id (ami-...) for that Kubernetes version and region",
-          required=True),
-    Field("cluster.nodes.minSize", "Minimum number of nodes", 1, ask=False),
-    Field("cluster.nodes.desiredCapacity", "Desired number of nodes", 2, ask=False),
-    Field("cluster.nodes.maxSize", "Maximum number of nodes", 4, ask=False),
-    Field("cluster.nodes.volumeSize", "Node root volume in GiB", 100, ask=False),
+    *NODE_GROUP_FIELDS,
+    Field("cluster.storage.classes", "StorageClasses for the EBS CSI driver", DEFAULT_STORAGE_CLASSES, ask=False),
+    Field("cluster.autoscaler.enabled", "Run cluster-autoscaler", True, ask=False),
     Field("cluster.loadBalancer.certificateArn", "ACM certificate ARN for HTTPS (same region)", required=True),
     Field("cluster.loadBalancer.allowedCidrs", "CIDRs allowed to reach the hubs, comma-separated (up to 3)",
           required=True),
@@ -364,15 +422,23 @@ FIELDS: tuple[Field, ...] = (
           when=lambda s: _auth_type(s) in OAUTH_TYPES),
     Field(H + "auth.oauth.callbackUrl", "OAuth callback URL", _callback, required=True,
           when=lambda s: _auth_type(s) in OAUTH_TYPES),
-    Field(H + "auth.oauth.allowedOrganizations", "GitHub organizations allowed to log in, comma-separated "
-          "(optional)", when=lambda s: _auth_type(s) == "github"),
+    Field(H + "auth.oauth.allowedOrganizations", "GitHub organizations (org) or teams (org:team) whose members may "
+          "log in, comma-separated (optional)", when=lambda s: _auth_type(s) == "github"),
     Field(H + "auth.oauth.authorizeUrl", "OAuth authorize URL", required=True,
           when=lambda s: _auth_type(s) == "generic-oauth"),
     Field(H + "auth.oauth.tokenUrl", "OAuth token URL", required=True,
           when=lambda s: _auth_type(s) == "generic-oauth"),
     Field(H + "auth.oauth.userdataUrl", "OAuth user data URL", required=True,
           when=lambda s: _auth_type(s) == "generic-oauth"),
+    Field(H + "auth.oauth.scope", "OAuth scopes to request, comma-separated", ["openid", "profile", "email"],
+          when=lambda s: _auth_type(s) == "generic-oauth"),
+    Field(H + "auth.oauth.groups.allowed", "Identity-provider groups whose members may log in, comma-separated "
+          "(optional)", when=lambda s: _auth_type(s) == "generic-oauth"),
+    Field(H + "auth.oauth.groups.admin", "Identity-provider groups whose members are hub admins, comma-separated "
+          "(optional)", when=lambda s: _auth_type(s) == "generic-oauth"),
     Field(H + "auth.admins", "Hub admin user names, comma-separated", required=True),
+    Field(H + "auth.allowSharedPasswordAdmins", "Everyone who knows the shared password can log in as an admin: "
+          "acknowledge it (a development hub)?", False, when=lambda s: _auth_type(s) == "dummy"),
     Field(H + "auth.allowedUsers", "Users allowed to log in, comma-separated",
           lambda s, env: get(s, ("hubs", 0, "auth", "admins"), None)),
     Field(H + "singleuser.image.name", "Notebook image (without tag)", DEFAULT_SINGLEUSER_IMAGE),

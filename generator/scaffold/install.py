@@ -340,6 +340,9 @@ def version_info() -> dict[str, Any]:
             "kubernetesVersion": V.DEFAULT_KUBERNETES_VERSION,
             "kubernetesSchemaVersion": V.KUBERNETES_SCHEMA_VERSION,
             "singleuserImage": V.DEFAULT_SINGLEUSER_IMAGE,
+            # The charts every rendered cluster runs besides the hubs (environments/<env>/platform/).
+            "platformCharts": {c.name: {"version": c.version, "repository": c.repository}
+                               for c in (V.CLUSTER_AUTOSCALER_CHART, V.NVIDIA_DEVICE_PLUGIN_CHART)},
         },
         "flux": {"helmRelease": V.FLUX_HELMRELEASE_API, "helmRepository": V.FLUX_HELMREPOSITORY_API,
                  "gitRepository": V.FLUX_GITREPOSITORY_API, "kustomization": V.FLUX_KUSTOMIZATION_API,
@@ -363,8 +366,9 @@ def version_text(info: dict[str, Any] | None = None) -> str:
     d = info["defaults"]
     lines += ["defaults:",
               f"  chart {d['chart']['name']} {d['chart']['version']} from {d['chart']['repository']}",
-              f"  Kubernetes {d['kubernetesVersion']} for new clusters; schemas {d['kubernetesSchemaVersion']} "
-              "(kubeconform)",
+              f"  Kubernetes {d['kubernetesVersion']} for new clusters; kubeconform schemas of each environment's "
+              f"own version ({d['kubernetesSchemaVersion']} outside environments)",
+              "  platform charts " + ", ".join(f"{name} {c['version']}" for name, c in d["platformCharts"].items()),
               f"  Flux APIs {', '.join(dict.fromkeys(v for v in info['flux'].values() if isinstance(v, str)))}"]
     controllers = info["flux"].get("controllers") or {}
     if controllers:

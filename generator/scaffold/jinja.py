@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import yaml
+
 from jinja2.ext import Extension
 
 from generator.loader import load_yaml_text
@@ -19,9 +21,16 @@ from generator.render.common import dump_yaml
 
 def _reads_back(text: str, value: str) -> bool:
     """Whether hubgen's strict loader reads ``x: <text>`` as exactly ``value``, with no problem (so
-    no YAML 1.1 / 1.2 ambiguity, HG010, either)."""
-    loaded = load_yaml_text(f"x: {text}\n".encode("utf-8"), "x")
-    return not loaded.problems and loaded.data == {"x": value}
+    no YAML 1.1 / 1.2 ambiguity, HG010, either), and a plain YAML 1.1 reader (PyYAML, editors, other
+    tools reading the spec) agrees: it reads ``2026-01-05`` as a date."""
+    document = f"x: {text}\n"
+    loaded = load_yaml_text(document.encode("utf-8"), "x")
+    if loaded.problems or loaded.data != {"x": value}:
+        return False
+    try:
+        return yaml.safe_load(document) == {"x": value}
+    except yaml.YAMLError:
+        return False
 
 
 def yaml_scalar(value: Any) -> str:

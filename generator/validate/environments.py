@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from generator import checks, codes
 from generator.checks import EnvContext
 from generator.loader import MAX_SPEC_BYTES, Loaded, load_yaml_file, load_yaml_text
+from generator.migrate import version_problem
 from generator.model import build
 from generator.paths import RepoPaths, env_name_problem, suggest_env_name
 from generator.output import progress
@@ -124,6 +125,12 @@ def validate_one(repo: RepoPaths, folder: str, text: bytes | None = None, *, fil
     result.loaded = loaded
     if loaded.problems:
         result.problems.extend(_with_env(loaded.problems, folder))
+        return result
+    # An older (or newer) spec fails the schema in many places that all mean one thing: one problem instead,
+    # naming the command that upgrades it (HG011, HG012).
+    old = version_problem(loaded, env.spec, folder)
+    if old is not None:
+        result.problems.append(old)
         return result
     schema_problems = errors_to_problems(loaded, env.spec, folder)
     if schema_problems:

@@ -33,7 +33,7 @@ from generator.paths import RepoPaths
 INDEX_FILE = "validate-index.json"
 FORMAT = 1
 #: The modules whose code decides whether a spec validates and what its model is.
-_SOURCES = ("model.py", "loader/yaml_loader.py", "validate/schema.py", "validate/environments.py")
+_SOURCES = ("model.py", "loader/yaml_loader.py", "validate/schema.py", "validate/environments.py", "migrate/__init__.py")
 
 
 @functools.cache

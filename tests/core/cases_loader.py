@@ -32,7 +32,7 @@ CASES: list[Case] = [
     Case("ambiguous-underscore-number", dev(sub("      timeout: 3600\n", "      timeout: 3_600\n")),
          (Expect("HG010", at("3_600"), contains=("write 3600",)),)),
     Case("ambiguous-exponent-and-0o-octal", dev(chain(sub("      every: 600\n", "      every: 6e2\n"),
-                                                      sub("    volumeSize: 100\n", "    volumeSize: 0o144\n"))),
+                                                      sub("      diskSize: 100\n", "      diskSize: 0o144\n"))),
          (Expect("HG010", at("6e2"), contains=("number 600.0", "string '6e2'")),
           Expect("HG010", at("0o144"), contains=("integer 100", "string '0o144'")))),
     Case("ambiguous-key", dev(insert_after("tags:\n", "  on: x\n")),

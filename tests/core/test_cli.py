@@ -15,12 +15,13 @@ import pytest
 
 import generator
 from generator import codes
+from generator.paths import GENERATED_DIRS
 
 from .specs import REPO_ROOT, position, replace_once, spec_path
 
 DEV_SPEC = spec_path("dev")
 PROD_SPEC = spec_path("prod")
-GENERATED = ("cloudformation", "cluster", "hubs")
+GENERATED = GENERATED_DIRS
 ERROR_LINE = re.compile(r"^(?P<file>\S+):(?P<line>\d+):(?P<col>\d+): (?P<sev>error|warning) (?P<code>HG\d{3}) ", re.M)
 
 
@@ -87,7 +88,7 @@ def test_spec_edit_is_reported_as_hg401_with_unified_diff(repo: Path, run_hubgen
         path = f"environments/dev/cloudformation/{f}"
         assert f"--- a/{path}\n+++ b/{path}\n" in out
         assert f"{path}:1:1: error HG401 " in out
-    assert '-    "NodeAutoScalingGroupMaxSize": "4",\n+    "NodeAutoScalingGroupMaxSize": "5",\n' in out
+    assert '-    "CoreNodeMaxSize": "4",\n+    "CoreNodeMaxSize": "5",\n' in out
     assert "\n@@ " in out
     assert "environments/prod/" not in out, "prod did not change"
     # Rendering fixes it; the spec itself is never touched by render.
@@ -213,12 +214,12 @@ def test_render_one_environment_only_touches_it(repo: Path, run_hubgen, invoke_h
 
 
 def test_render_refuses_invalid_spec_and_writes_nothing(repo: Path, run_hubgen, tree_state) -> None:
-    text = edit(repo, DEV_SPEC, "    maxSize: 4\n", "    maxSize: 2\n")
+    text = edit(repo, DEV_SPEC, "      minSize: 1\n", "      minSize: 5\n")
     before = tree_state(repo)
     for args in (["render"], ["render", "dev"], ["render", "--check"]):
         r = run_hubgen(["--repo", repo, *args])
         assert_clean_exit(r, 1)
-        line, col = position(text, "2", within="    maxSize: 2\n")
+        line, col = position(text, "5", within="      minSize: 5\n")
         assert f"{DEV_SPEC}:{line}:{col}: error HG201 " in r.stdout
         assert "---" not in r.stdout, "no diff for an invalid spec"
     assert tree_state(repo) == before
@@ -263,8 +264,8 @@ def test_unknown_option_is_usage_error(repo: Path, run_hubgen) -> None:
 def _break_dev(repo: Path) -> tuple[str, tuple[int, int], tuple[int, int]]:
     """Two schema errors in dev: a bad vpc id (HG104) and a volume below the minimum (HG106)."""
     text = edit(repo, DEV_SPEC, "  vpcId: vpc-4da21e37\n", "  vpcId: vpc-4DA21E37\n")
-    text = edit(repo, DEV_SPEC, "    volumeSize: 100\n", "    volumeSize: 10\n")
-    return text, position(text, "vpc-4DA21E37"), position(text, "10", within="    volumeSize: 10\n")
+    text = edit(repo, DEV_SPEC, "      diskSize: 100\n", "      diskSize: 10\n")
+    return text, position(text, "vpc-4DA21E37"), position(text, "10", within="      diskSize: 10\n")
 
 
 def test_json_format_clean(repo: Path, run_hubgen) -> None:
@@ -290,7 +291,7 @@ def test_json_format_with_problems(repo: Path, run_hubgen) -> None:
                for p in doc["problems"]]
         assert got == [
             ("HG104", DEV_SPEC, *vpc, "error", "dev", "/cluster/vpcId"),
-            ("HG106", DEV_SPEC, *volume, "error", "dev", "/cluster/nodes/volumeSize"),
+            ("HG106", DEV_SPEC, *volume, "error", "dev", "/cluster/nodeGroups/0/diskSize"),
         ]
         for p in doc["problems"]:
             assert set(p) >= {"code", "severity", "message", "file", "line", "column", "hint"}

@@ -1,8 +1,8 @@
 """Golden-file tests of every renderer: what `hubgen render` writes, byte for byte.
 
 The committed examples (``environments/dev``, ``environments/prod``) and a few targeted variants of them
-(generic-oauth login, a hub without IRSA, three hubs, three load balancer CIDRs, IAM *users* as cluster
-admins) are rendered in-process and every generated file is compared with its golden copy:
+(generic-oauth login with groups, a hub without IRSA, three hubs, three load balancer CIDRs, IAM *users* as
+cluster admins, access entries only, pinned AMIs with a spot user group, no autoscaler) are rendered in-process and every generated file is compared with its golden copy:
 
 * examples: ``tests/golden/<env>/<path inside environments/<env>/>``
 * variants: ``tests/golden/variants/<variant>/<path inside environments/<variant>/>``
@@ -49,8 +49,10 @@ EXAMPLES = ("dev", "prod")
 
 
 def _generic_oauth(spec: dict) -> None:
+    """dev's shared password replaced by an Amazon Cognito login authorized by its groups (prod's research hub
+    shows Keycloak's `groups` claim; Cognito names it cognito:groups)."""
     auth = spec["hubs"][0]["auth"]
-    del auth["passwordSecret"]
+    del auth["passwordSecret"], auth["allowSharedPasswordAdmins"]
     auth["type"] = "generic-oauth"
     auth["oauth"] = {
         "clientId": "hubgen-dev",
@@ -60,6 +62,8 @@ def _generic_oauth(spec: dict) -> None:
         "tokenUrl": "https://login.example.org/oauth2/token",
         "userdataUrl": "https://login.example.org/oauth2/userinfo",
         "usernameClaim": "preferred_username",
+        "scope": ["openid", "profile", "email"],
+        "groups": {"claim": "cognito:groups", "allowed": ["hub-users"], "admin": ["hub-admins"]},
     }
 
 
@@ -71,9 +75,12 @@ def _three_hubs(spec: dict) -> None:
     third = copy.deepcopy(spec["hubs"][1])
     third.update(name="workshop", namespace="workshop", host="workshop.jupyter.asf.alaska.edu", nodePort=30062)
     third["auth"] = {"type": "dummy", "passwordSecret": {"name": "workshop-auth", "key": "password"},
-                     "admins": ["asf-instructor"], "allowedUsers": ["asf-instructor", "guest"]}
+                     "admins": ["asf-instructor"], "allowedUsers": ["asf-instructor", "guest"],
+                     "allowSharedPasswordAdmins": True}
     third["singleuser"].pop("awsRoleArn")
     third.pop("values")
+    # A principal has one access entry per cluster: the workshop's operator is its own role.
+    third["operators"] = [{"arn": "arn:aws:iam::553778890976:role/jupyter-workshop-helper", "access": "view"}]
     third["culling"] = {"enabled": False}
     spec["hubs"].append(third)
 
@@ -92,6 +99,26 @@ def _user_admins(spec: dict) -> None:
     ]
 
 
+def _api_access(spec: dict) -> None:
+    """dev once its migration is done: access entries only, so no aws-auth ConfigMap is rendered."""
+    spec["cluster"]["authenticationMode"] = "API"
+
+
+def _pinned_amis(spec: dict) -> None:
+    """dev with a pinned core AMI, and a spot user group (several types) pinned to an AMI release in the
+    second subnet's zone."""
+    cluster = spec["cluster"]
+    cluster["nodeGroups"][0]["imageId"] = "ami-0abcdef1234567890"
+    cluster["nodeGroups"].append({"name": "spot", "purpose": "user", "instanceTypes": ["m6i.xlarge", "m6a.xlarge"],
+                                  "capacityType": "spot", "minSize": 0, "maxSize": 6, "diskSize": 80,
+                                  "availabilityZone": "us-east-1b", "releaseVersion": "1.35.0-20260120"})
+
+
+def _no_autoscaler(spec: dict) -> None:
+    """dev with cluster-autoscaler turned off: its node group stays at its minSize (1)."""
+    spec["cluster"]["autoscaler"] = {"enabled": False}
+
+
 #: variant name -> (example it starts from, edit). The variant's environment is named after the variant.
 VARIANTS: dict[str, tuple[str, Callable[[dict], None]]] = {
     "generic-oauth": ("dev", _generic_oauth),
@@ -99,6 +126,9 @@ VARIANTS: dict[str, tuple[str, Callable[[dict], None]]] = {
     "three-hubs": ("prod", _three_hubs),
     "three-cidrs": ("dev", _three_cidrs),
     "user-admins": ("dev", _user_admins),
+    "api-access": ("dev", _api_access),
+    "pinned-amis": ("dev", _pinned_amis),
+    "no-autoscaler": ("dev", _no_autoscaler),
 }
 
 
@@ -217,6 +247,11 @@ def test_variant_generic_oauth_wires_client_secret_through_values_from(variant_r
     assert "client_secret" not in config["GenericOAuthenticator"]
     assert release["spec"]["valuesFrom"] == [{"kind": "Secret", "name": "hub-oauth", "valuesKey": "client-secret",
                                               "targetPath": "hub.config.GenericOAuthenticator.client_secret"}]
+    # Cognito's groups claim, read from the user info OAuthenticator keeps in the auth state.
+    generic = config["GenericOAuthenticator"]
+    assert generic["scope"] == ["openid", "profile", "email"]
+    assert (generic["manage_groups"], generic["auth_state_groups_key"]) == (True, "oauth_user.cognito:groups")
+    assert (generic["allowed_groups"], generic["admin_groups"]) == (["hub-users"], ["hub-admins"])
 
 
 def test_variant_without_irsa_has_no_service_account(variant_repo: Path) -> None:
@@ -263,6 +298,38 @@ def test_variant_user_admins_go_to_map_users(variant_repo: Path) -> None:
         "arn:aws:iam::553778890976:role/jupyter-hub-admin",
     ]
     assert roles[2]["username"] == "hub-admin"
+
+
+def _parameters(files: dict[str, bytes]) -> dict[str, str]:
+    return json.loads(files["cloudformation/cluster.template-configuration.json"])["Parameters"]
+
+
+def test_variant_api_access_renders_no_aws_auth(variant_repo: Path) -> None:
+    files = render_files(variant_repo, "api-access")
+    assert _parameters(files)["AuthenticationMode"] == "API"
+    assert not [rel for rel in files if "aws-auth" in rel]
+    # dev itself still reads aws-auth, so it renders the ConfigMap.
+    assert _parameters(render_files(variant_repo, "user-admins"))["AuthenticationMode"] == "API_AND_CONFIG_MAP"
+
+
+def test_variant_pinned_amis_pins_both_kinds_of_group(variant_repo: Path) -> None:
+    params = _parameters(render_files(variant_repo, "pinned-amis"))
+    assert params["CoreNodeImageId"] == "ami-0abcdef1234567890"
+    assert params["UserNodeGroup1Name"] == "spot" and params["UserNodeGroup2Name"] == ""
+    assert (params["UserNodeGroup1CapacityType"], params["UserNodeGroup1InstanceTypes"]) == (
+        "SPOT", "m6i.xlarge,m6a.xlarge")
+    assert params["UserNodeGroup1ReleaseVersion"] == "1.35.0-20260120"
+    assert params["UserNodeGroup1Subnets"] == "subnet-4388e824"  # the subnet of us-east-1b only
+    assert (params["UserNodeGroup1MinSize"], params["UserNodeGroup1MaxSize"], params["UserNodeGroup1DiskSize"]) == (
+        "0", "6", "80")
+
+
+def test_variant_no_autoscaler_runs_no_cluster_autoscaler(variant_repo: Path) -> None:
+    files = render_files(variant_repo, "no-autoscaler")
+    assert _parameters(files)["ClusterAutoscaler"] == "false"
+    assert _parameters(render_files(variant_repo, "user-admins"))["ClusterAutoscaler"] == "true"
+    assert not [rel for rel, content in files.items() if b"cluster-autoscaler" in content and rel.endswith(".yaml")
+                and rel.startswith("platform/")]
 
 
 # --- determinism and file format -------------------------------------------------------------------------------
@@ -337,16 +404,23 @@ def test_output_does_not_depend_on_hash_seed(tmp_path: Path, repo: Path, run_hub
 
 
 def test_integral_floats_render_like_integers(tmp_path: Path, example_repo: Path) -> None:
-    """JSON Schema's "integer" accepts 2.0; it must render as 2, never "2.0" (a CloudFormation Number or a
-    Kubernetes port that reads "2.0" fails at deploy time, long after review)."""
-    spec = example_data("dev")
-    nodes = spec["cluster"]["nodes"]
-    for k in ("minSize", "desiredCapacity", "maxSize", "volumeSize"):
-        nodes[k] = float(nodes[k])
-    hub = spec["hubs"][0]
-    hub["nodePort"] = float(hub["nodePort"])
-    hub["culling"] = {k: float(v) if k != "enabled" else v for k, v in hub["culling"].items()}
-    text = dump(spec)
-    assert "maxSize: 4.0" in text and "nodePort: 30052.0" in text
-    write_spec(tmp_path, "dev", text)
-    assert render_files(tmp_path, "dev") == render_files(example_repo, "dev")
+    """JSON Schema's "integer" accepts 2.0; it must render as 2, never "2.0" (a CloudFormation Number, a
+    Kubernetes port or an nvidia.com/gpu limit that reads "2.0" fails at deploy time, long after review).
+    Every integer of both examples: node group sizes and disks, node ports, culling, profile GPUs."""
+    for env in EXAMPLES:
+        spec = example_data(env)
+        for group in spec["cluster"]["nodeGroups"]:
+            for k in ("minSize", "maxSize", "diskSize"):
+                group[k] = float(group[k])
+        for hub in spec["hubs"]:
+            hub["nodePort"] = float(hub["nodePort"])
+            if "culling" in hub:
+                hub["culling"] = {k: float(v) if k != "enabled" else v for k, v in hub["culling"].items()}
+            for profile in hub.get("profiles", []):
+                if "gpus" in profile:
+                    profile["gpus"] = float(profile["gpus"])
+        text = dump(spec)
+        assert "maxSize: 4.0" in text and f"nodePort: {spec['hubs'][0]['nodePort']}" in text, env
+        assert env == "dev" or "gpus: 1.0" in text
+        write_spec(tmp_path, env, text)
+        assert render_files(tmp_path, env) == render_files(example_repo, env), env

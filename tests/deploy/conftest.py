@@ -13,12 +13,23 @@ template moto can deploy.
 moto 5.2.5 cannot run the real cluster template: it has no CloudFormation support for AWS::EKS::Cluster,
 AWS::EKS::AccessEntry or AWS::IAM::OIDCProvider (so `Fn::GetAtt Cluster.*` fails), and it answers HTTP 500
 to a SecurityGroupIngress list with an `Fn::If` -> `AWS::NoValue` entry.
+
+The core node group's AMI parameter has CloudFormation's type AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>:
+CloudFormation resolves the public parameter AWS publishes per Kubernetes version
+(/aws/service/eks/optimized-ami/...). moto resolves such parameters through its own SSM, which has none of
+them and refuses to create names under /aws/; the server here answers them the way moto answers its other
+public parameters (loaded on first read), with a fixed AMI id per parameter (:func:`_serve_eks_ami_parameters`).
+And where CloudFormation describes such a parameter with the value it was given (the SSM path) and the AMI as
+its ResolvedValue, moto puts the AMI in ParameterValue; the server here describes it like CloudFormation
+(:func:`_describe_ssm_parameters_as_given`), which is what `hubgen deploy` compares its parameters with.
 """
 
 from __future__ import annotations
 
 import ast
+import datetime
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -75,7 +86,7 @@ Resources:
       Name: !Sub /hubgen/${AWS::StackName}/nodes
       Type: String
       Value: !Sub >-
-        ${NodeInstanceType} ${NodeAutoScalingGroupMinSize}/${NodeAutoScalingGroupDesiredCapacity}/${NodeAutoScalingGroupMaxSize}
+        ${CoreNodeInstanceType} ${CoreNodeMinSize}/${CoreNodeMaxSize} ${CoreNodeImageParameter}
 
 Outputs:
   NodeInstanceRoleArn:
@@ -95,6 +106,59 @@ def small_template(padding: int = 0) -> str:
     return text
 
 
+#: The public SSM parameters of EKS-optimized AMIs (the core node group's CoreNodeImageParameter).
+EKS_AMI_PARAMETERS = "/aws/service/eks/optimized-ami/"
+
+
+def fake_ami_id(parameter: str) -> str:
+    """The AMI id the test server gives an EKS AMI parameter: fixed per parameter name."""
+    return "ami-" + hashlib.sha256(parameter.encode()).hexdigest()[:17]
+
+
+def _serve_eks_ami_parameters(mp: pytest.MonkeyPatch) -> None:
+    """Make moto's SSM answer every /aws/service/eks/optimized-ami/... parameter, as AWS does in every region,
+    by the hook moto itself loads its public parameters with (ParameterDict._check_loading_status). The server
+    runs in this process, so the patch reaches it."""
+    from moto.ssm.models import Parameter, ParameterDict
+
+    original = ParameterDict._check_loading_status
+
+    def check_loading_status(self, key: str) -> None:
+        original(self, key)
+        key = str(key or "")
+        if key.startswith(EKS_AMI_PARAMETERS) and not dict.__contains__(self, key):
+            now = datetime.datetime.now(datetime.timezone.utc)
+            dict.__setitem__(self, key, [Parameter(
+                account_id=self.account_id, name=key, value=fake_ami_id(key), parameter_type="String",
+                description=None, allowed_pattern=None, keyid=None, last_modified_date=now, version=1,
+                data_type="aws:ec2:image")])
+
+    mp.setattr(ParameterDict, "_check_loading_status", check_loading_status)
+
+
+def _describe_ssm_parameters_as_given(mp: pytest.MonkeyPatch) -> None:
+    """Describe a stack's AWS::SSM::Parameter::Value<...> parameters as CloudFormation does: ParameterValue is
+    the parameter name given (or the default), ResolvedValue what SSM held for it."""
+    from moto.cloudformation.models import Stack
+
+    original = Stack.parameter_list
+
+    def parameter_list(self) -> list[dict[str, Any]]:
+        resources = self.resource_map
+        declared = resources._template.get("Parameters") or {}
+        out = []
+        for item in original.fget(self):
+            key = item["ParameterKey"]
+            slot = declared.get(key) or {}
+            if str(slot.get("Type", "")).startswith("AWS::SSM::Parameter::Value<"):
+                given = resources.input_parameters.get(key, slot.get("Default"))
+                item = {**item, "ParameterValue": given, "ResolvedValue": item["ParameterValue"]}
+            out.append(item)
+        return out
+
+    mp.setattr(Stack, "parameter_list", property(parameter_list))
+
+
 @pytest.fixture(scope="session")
 def moto_url():
     from moto.server import ThreadedMotoServer
@@ -102,6 +166,8 @@ def moto_url():
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no request log lines in test output
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MOTO_ACCOUNT_ID", ACCOUNT)  # read by the server thread on each request
+        _serve_eks_ami_parameters(mp)
+        _describe_ssm_parameters_as_given(mp)
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         server.start()
         host, port = server.get_host_and_port()

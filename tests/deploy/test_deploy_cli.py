@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from .conftest import ACCOUNT, TEMPLATE, commit, committed_parameters, committed_tags, small_template
+from .conftest import ACCOUNT, TEMPLATE, commit, committed_parameters, committed_tags, fake_ami_id, small_template
 
 STACK = "jupyter-dev"  # cluster.stackName of environments/dev
 
@@ -42,7 +42,12 @@ def test_create_reaches_create_complete_with_the_committed_parameters_and_tags(r
     assert {t["Key"]: t["Value"] for t in stack["Tags"]} == committed_tags(deploy_repo)
     role = aws.client("iam").get_role(RoleName=f"{STACK}-node")["Role"]
     assert role["Arn"] == f"arn:aws:iam::{ACCOUNT}:role/{STACK}-node"
-    assert ssm_value(aws) == "m5.xlarge 1/2/4"
+    # The core nodes' AMI: the public SSM parameter of the version, given by name and resolved by CloudFormation.
+    ami = next(p for p in stack["Parameters"] if p["ParameterKey"] == "CoreNodeImageParameter")
+    assert ami["ParameterValue"] == ("/aws/service/eks/optimized-ami/1.35/amazon-linux-2023/x86_64/standard/"
+                                     "recommended/image_id")
+    assert ami["ResolvedValue"] == fake_ami_id(ami["ParameterValue"])
+    assert ssm_value(aws) == f"m5.xlarge 1/4 {ami['ResolvedValue']}"
     assert aws.change_sets(STACK)[-1]["ExecutionStatus"] == "EXECUTE_COMPLETE"
 
 
@@ -73,20 +78,20 @@ def test_spec_change_is_refused_until_rendered_then_updates_the_stack(invoke_hub
     stale = deploy(invoke_hubgen, deploy_repo, aws, "deploy", "dev")
     assert stale.rc == 1, stale
     assert "HG401" in stale.stdout and "hubgen render dev" in stale.stdout
-    assert aws.parameters(STACK)["NodeAutoScalingGroupMaxSize"] == "4"
+    assert aws.parameters(STACK)["CoreNodeMaxSize"] == "4"
 
     assert invoke_hubgen(["--repo", deploy_repo, "render", "dev"]).rc == 0
     commit(deploy_repo, "render dev")
     r = deploy(invoke_hubgen, deploy_repo, aws, "deploy", "dev", "--poll-interval", "0.2")
     assert r.rc == 0, r
     assert f"updating stack {STACK}" in r.stdout
-    assert "NodeAutoScalingGroupMaxSize: '4' -> '6'" in r.stdout
+    assert "CoreNodeMaxSize: '4' -> '6'" in r.stdout
     assert "UPDATE_COMPLETE" in r.stdout
     stack = aws.stack(STACK)
     assert stack["StackStatus"] == "UPDATE_COMPLETE"
-    assert aws.parameters(STACK)["NodeAutoScalingGroupMaxSize"] == "6"
+    assert aws.parameters(STACK)["CoreNodeMaxSize"] == "6"
     # Not asserted, because moto differs from CloudFormation here: moto does not update resources whose
-    # properties change only through a parameter value (the SSM parameter keeps "1/2/4"), and it reports
+    # properties change only through a parameter value (the SSM parameter keeps "1/4 ..."), and it reports
     # List<> parameters as a Python list, so the printed diff also shows Subnets.
 
 
@@ -112,8 +117,8 @@ def test_dry_run_on_an_existing_stack_shows_the_parameter_change_without_applyin
     commit(deploy_repo)
     r = deploy(invoke_hubgen, deploy_repo, aws, "deploy", "dev", "--dry-run")
     assert r.rc == 0, r
-    assert "NodeAutoScalingGroupMaxSize: '4' -> '5'" in r.stdout and "dry run" in r.stdout
-    assert aws.parameters(STACK)["NodeAutoScalingGroupMaxSize"] == "4"
+    assert "CoreNodeMaxSize: '4' -> '5'" in r.stdout and "dry run" in r.stdout
+    assert aws.parameters(STACK)["CoreNodeMaxSize"] == "4"
     assert aws.stack(STACK)["StackStatus"] == "CREATE_COMPLETE"
     assert [c["ExecutionStatus"] for c in aws.change_sets(STACK)] == ["EXECUTE_COMPLETE"]
 
@@ -195,9 +200,9 @@ def test_stack_not_created_by_hubgen_needs_adopt_and_other_environments_stacks_a
     assert r.rc == 0, r
     doc = json.loads(r.stdout)["deploy"]
     assert (doc["result"], doc["action"]) == ("updated", "UPDATE")
-    assert doc["parameterChanges"][0] == {"key": "NodeAutoScalingGroupMaxSize", "old": "4", "new": "8"}
+    assert doc["parameterChanges"][0] == {"key": "CoreNodeMaxSize", "old": "4", "new": "8"}
     assert doc["outputs"] == {"NodeInstanceRoleArn": f"arn:aws:iam::{ACCOUNT}:role/{STACK}-node"}
-    assert aws.parameters(STACK)["NodeAutoScalingGroupMaxSize"] == "8"
+    assert aws.parameters(STACK)["CoreNodeMaxSize"] == "8"
 
     prod = aws.client("cloudformation", region="us-west-2")  # environments/prod deploys to us-west-2
     prod.create_stack(StackName="jupyter-prod", TemplateBody=small_template(), Parameters=params,
@@ -258,7 +263,7 @@ def test_usage_errors_exit_2(invoke_hubgen, deploy_repo, aws, args, message):
 
 def test_invalid_spec_is_reported_with_its_location_and_nothing_is_deployed(invoke_hubgen, deploy_repo, aws):
     spec = deploy_repo / "environments/dev/environment.yaml"
-    spec.write_text(spec.read_text().replace("    maxSize: 4\n", "    maxSize: 1\n"))
+    spec.write_text(spec.read_text().replace("    minSize: 1\n", "    minSize: 5\n"))  # above maxSize (4)
     commit(deploy_repo, "an invalid spec")
     r = deploy(invoke_hubgen, deploy_repo, aws, "deploy", "dev")
     assert r.rc == 1, r

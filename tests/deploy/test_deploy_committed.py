@@ -85,7 +85,7 @@ def test_allow_dirty_deploys_the_working_tree_and_says_so_loudly(invoke_hubgen, 
     assert "warning: deploying uncommitted changes of dev (--allow-dirty)" in r.stdout
     assert f"{SPEC}: warning HG607 {SPEC} is modified: deployed anyway (--allow-dirty)" in r.stdout
     assert "environments/dev/cloudformation/cluster.parameters.json: warning HG607" in r.stdout
-    assert aws.parameters(STACK)["NodeAutoScalingGroupMaxSize"] == "6"  # what the working tree says
+    assert aws.parameters(STACK)["CoreNodeMaxSize"] == "6"  # what the working tree says
 
     # --quiet drops the progress line, never the warnings; JSON carries them as problems and in the record.
     q = deploy(invoke_hubgen, deploy_repo, aws, "deploy", "dev", "--allow-dirty", "-q")

@@ -73,11 +73,11 @@ def test_parameter_change(history, run_hubgen):
     assert list(envs(doc)) == ["dev"]
     dev = envs(doc)["dev"]
     assert (dev["status"], dev["action"], dev["deploy"]) == ("changed", "update", True)
-    assert dev["parameters"] == [{"key": "NodeAutoScalingGroupMaxSize", "old": "4", "new": "6", "change": "changed"}]
+    assert dev["parameters"] == [{"key": "CoreNodeMaxSize", "old": "4", "new": "6", "change": "changed"}]
     assert dev["stack"] == {"name": "jupyter-dev", "account": "553778890976", "region": "us-east-1",
                             "role": "arn:aws:iam::553778890976:role/jupyter-hub-build"}
     text = plan(run_hubgen, history, "--base", "HEAD~1", "--head", "HEAD", fmt="text").stdout
-    assert "NodeAutoScalingGroupMaxSize: 4 -> 6" in text and "jupyter-prod" not in text
+    assert "CoreNodeMaxSize: 4 -> 6" in text and "jupyter-prod" not in text
 
 
 def test_admin_moving_to_another_slot_is_warned(history, run_hubgen):
@@ -223,7 +223,7 @@ def test_repository_in_a_subfolder_of_the_git_repository(tmp_path, run_hubgen):
     (top / "README.md").write_text("still not hubgen\n")
     commit_all(top, "change")
     doc = plan(run_hubgen, ops, "--base", "HEAD~1", "--head", "HEAD")
-    assert [(e["name"], e["parameters"][0]["key"]) for e in doc["environments"]] == [("dev", "NodeAutoScalingGroupMaxSize")]
+    assert [(e["name"], e["parameters"][0]["key"]) for e in doc["environments"]] == [("dev", "CoreNodeMaxSize")]
     assert plan(run_hubgen, ops, "--base", "HEAD~1")["order"] == ["dev"]  # the working tree, from the subfolder
 
 

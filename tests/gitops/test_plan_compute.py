@@ -98,14 +98,14 @@ def test_no_change_no_plan(files):
 
 
 def test_parameter_change_is_a_stack_update_with_old_and_new(files):
-    head = set_parameter(edit(files, DEV_SPEC, "maxSize: 4", "maxSize: 6"), "dev", "NodeAutoScalingGroupMaxSize", "6")
+    head = set_parameter(edit(files, DEV_SPEC, "maxSize: 4", "maxSize: 6"), "dev", "CoreNodeMaxSize", "6")
     plan = plan_of(files, head)
     assert [e.name for e in plan.environments] == ["dev"]
     dev = only(plan, "dev")
     assert dev.status is Status.CHANGED and dev.action is Action.UPDATE
-    assert [(c.key, c.old, c.new) for c in dev.parameters] == [("NodeAutoScalingGroupMaxSize", "4", "6")]
+    assert [(c.key, c.old, c.new) for c in dev.parameters] == [("CoreNodeMaxSize", "4", "6")]
     assert "spec changed" in dev.reasons and "generated files changed" in dev.reasons
-    assert "NodeAutoScalingGroupMaxSize: 4 -> 6" in to_text(plan)
+    assert "CoreNodeMaxSize: 4 -> 6" in to_text(plan)
 
 
 def test_spec_only_change_without_effect_deploys_nothing(files):
@@ -238,6 +238,53 @@ def test_kubernetes_version_steps(files, old, new, warn):
     dev = only(plan_of(base, head), "dev")
     found = [w for w in dev.warnings if "KubernetesVersion" in w]
     assert (warn in found[0]) if warn else not found
+
+
+@pytest.mark.parametrize("old,new,expect", [
+    ("CONFIG_MAP", "API_AND_CONFIG_MAP", "REPLACING the cluster"),
+    ("API_AND_CONFIG_MAP", "API", "no longer read"),
+    ("CONFIG_MAP", "API", "REPLACING the cluster"),
+    ("API", "API_AND_CONFIG_MAP", "the stack update will fail"),
+    ("API_AND_CONFIG_MAP", "CONFIG_MAP", "the stack update will fail"),
+])
+def test_authentication_mode_changes_warn_that_they_are_one_way(files, old, new, expect):
+    base = set_parameter(files, "dev", "AuthenticationMode", old)
+    head = set_parameter(files, "dev", "AuthenticationMode", new)
+    [warning] = [w for w in only(plan_of(base, head), "dev").warnings if "AuthenticationMode" in w]
+    assert f"{old} -> {new}" in warning and expect in warning
+
+
+def test_unchanged_authentication_mode_warns_nothing(files):
+    head = set_parameter(files, "dev", "ClusterAutoscaler", "false")
+    assert not [w for w in only(plan_of(files, head), "dev").warnings if "AuthenticationMode" in w]
+
+
+def test_operator_moving_slots_warns_like_an_admin(files):
+    arn = "arn:aws:iam::553778890976:role/ops"
+    base = set_parameter(files, "prod", "OperatorPrincipalArn3", arn)
+    head = set_parameter(set_parameter(files, "prod", "OperatorPrincipalArn4", arn), "prod", "OperatorPrincipalArn3", "")
+    [warning] = [w for w in only(plan_of(base, head), "prod").warnings if arn in w]
+    assert "OperatorPrincipalArn3 to OperatorPrincipalArn4" in warning and "operators" in warning
+
+
+def test_user_node_group_moving_slots_warns(files):
+    base = set_parameter(set_parameter(files, "prod", "UserNodeGroup3Name", "gpu"), "prod", "UserNodeGroup2Name", "spot")
+    head = set_parameter(set_parameter(files, "prod", "UserNodeGroup2Name", "gpu"), "prod", "UserNodeGroup3Name", "")
+    [warning] = [w for w in only(plan_of(base, head), "prod").warnings if "moves from slot" in w]
+    assert "user node group gpu moves from slot UserNodeGroup3 to UserNodeGroup2" in warning
+
+
+@pytest.mark.parametrize("key,label", [("InstanceTypes", "instance types"), ("CapacityType", "capacity type"),
+                                       ("Subnets", "zone"), ("AmiType", "AMI type")])
+def test_user_node_group_replacing_change_under_the_same_name_warns(files, key, label):
+    head = set_parameter(files, "prod", f"UserNodeGroup1{key}", "changed")
+    [warning] = [w for w in only(plan_of(files, head), "prod").warnings if "node group" in w]
+    assert label in warning and "Rename the group" in warning
+
+
+def test_user_node_group_size_change_warns_nothing(files):
+    head = set_parameter(files, "prod", "UserNodeGroup1MaxSize", "11")
+    assert not [w for w in only(plan_of(files, head), "prod").warnings if "node group" in w]
 
 
 def test_tag_change(files):

@@ -105,7 +105,7 @@ def test_missing_and_stale_generated_files_are_drift(rendered: Path) -> None:
 
 
 def test_a_spec_with_errors_is_reported_not_rendered(rendered: Path) -> None:
-    replace_once(rendered / SPEC, "maxSize: 4", "maxSize: 1")  # below desiredCapacity: HG201
+    replace_once(rendered / SPEC, "minSize: 1", "minSize: 5")  # above the core group's maxSize (4): HG201
     doc = _plan_json(rendered, "--base", "HEAD", rc=1)
     dev = _env(doc, "dev")
     assert [p["code"] for p in dev["drift"]] == ["HG201"]

@@ -256,7 +256,8 @@ def test_unencrypted_secret_file_is_rejected(hooked, hook_env):
 
 def test_broken_spec_is_rejected_with_its_location(hooked, hook_env):
     path = hooked / DEV_SPEC
-    replace_once(path, "    instanceType: m5.xlarge\n", "    instanceType: m5.xlarge\n    instanceTypo: m5.large\n")
+    replace_once(path, "      instanceTypes: [m5.xlarge]\n",
+                 "      instanceTypes: [m5.xlarge]\n      instanceTypo: m5.large\n")
     lines = path.read_text().splitlines()
     line = next(i for i, text in enumerate(lines, 1) if "instanceTypo" in text)
     column = lines[line - 1].index("instanceTypo") + 1

@@ -119,9 +119,9 @@ def test_chart_cache_entry_without_schema_is_a_warning(repo, tmp_path, invoke_hu
 # --- template parameters --------------------------------------------------------------
 
 def test_undeclared_parameter_reported_at_the_feeding_spec_field(repo, invoke_hubgen, lint_env):
-    replace_once(repo / CLUSTER, """  NodeVolumeSize:
+    replace_once(repo / CLUSTER, """  CoreNodeVolumeSize:
     Type: Number
-""", """  NodeVolumeSizeGiB:
+""", """  CoreNodeVolumeSizeGiB:
     Type: Number
 """)
     rc, doc = lint_json(invoke_hubgen, repo, "dev", "-e", "params")
@@ -130,20 +130,25 @@ def test_undeclared_parameter_reported_at_the_feeding_spec_field(repo, invoke_hu
     # The renamed declaration has no Default and hubgen does not write it: reported at the template.
     template_text = (repo / CLUSTER).read_text()
     assert (missing["file"], missing["line"], missing["column"]) == (CLUSTER, *position(template_text,
-                                                                                         "NodeVolumeSizeGiB:"))
+                                                                                         "CoreNodeVolumeSizeGiB:"))
     assert "has no Default" in missing["message"]
     p = unknown
     text = (repo / DEV).read_text()
-    line, col = position(text, "volumeSize: 100")
-    assert (p["file"], p["line"], p["column"]) == (DEV, line, col + len("volumeSize: "))
-    assert p["path"] == "/cluster/nodes/volumeSize"
-    assert "NodeVolumeSize" in p["message"] and "not declared" in p["message"]
+    line, col = position(text, "diskSize: 100")
+    assert (p["file"], p["line"], p["column"]) == (DEV, line, col + len("diskSize: "))
+    assert p["path"] == "/cluster/nodeGroups/0/diskSize"
+    assert "CoreNodeVolumeSize" in p["message"] and "not declared" in p["message"]
 
 
 def test_value_failing_a_stricter_allowed_pattern(repo, invoke_hubgen, lint_env):
-    """The spec's schema accepts m6i.2xlarge; a template that only allows *.large/*.xlarge does not."""
-    replace_once(repo / CLUSTER, r"AllowedPattern: ^[a-z][a-z0-9-]*\.[a-z0-9]+$",
-                 r"AllowedPattern: ^[a-z][a-z0-9-]*\.(large|xlarge)$")
+    """The spec's schema accepts m6i.2xlarge; a template that only allows *.large/*.xlarge for the first user
+    group does not (prod's, in its spec's first list of instance types with m6i.2xlarge)."""
+    declaration = "  UserNodeGroup1InstanceTypes:\n    Type: CommaDelimitedList\n"
+    text = (repo / CLUSTER).read_text()
+    start = text.index(declaration)
+    old = text[start:text.index("\n  UserNodeGroup1CapacityType:", start)]
+    assert old.count(r"[a-z][a-z0-9-]*\.[a-z0-9]+") == 1
+    replace_once(repo / CLUSTER, old, old.replace(r"[a-z][a-z0-9-]*\.[a-z0-9]+", r"[a-z][a-z0-9-]*\.(large|xlarge)"))
     rc, doc = lint_json(invoke_hubgen, repo, "-e", "params")
     assert rc == 1
     [p] = problems(doc, "HG505")
@@ -197,9 +202,9 @@ def test_template_with_parameters_finding_lands_on_each_environments_spec(repo, 
     reported per environment, at that environment's spec field. dev and dev2 share a region, so one
     cfn-lint run evaluates both; each finding still lands on its own environment."""
     replace_once(repo / CLUSTER, "      TargetType: instance\n      Protocol: HTTP\n      Port: !Ref NodeProxyPort\n",
-                 "      TargetType: instance\n      Protocol: HTTP\n      Port: !Ref NodeInstanceType\n")
+                 "      TargetType: instance\n      Protocol: HTTP\n      Port: !Ref CoreNodeInstanceType\n")
     only_cluster_template(repo)
-    clone_environment(repo, "dev", "dev2", ("instanceType: m5.xlarge", "instanceType: c5.large"))
+    clone_environment(repo, "dev", "dev2", ("instanceTypes: [m5.xlarge]", "instanceTypes: [c5.large]"))
     rc, doc = lint_json(invoke_hubgen, repo, "dev", "dev2", "-e", "cfn-lint")
     found = problems(doc, "HG501")
     by_env = {p["environment"]: p for p in found}
@@ -208,10 +213,11 @@ def test_template_with_parameters_finding_lands_on_each_environments_spec(repo, 
         p = by_env[env]
         spec = f"environments/{env}/environment.yaml"
         text = (repo / spec).read_text()
-        assert (p["file"], p["line"], p["column"]) == (spec, *position(text, instance_type))
-        assert p["path"] == "/cluster/nodes/instanceType"
+        line, col = position(text, f"instanceTypes: [{instance_type}]")
+        assert (p["file"], p["line"], p["column"]) == (spec, line, col + len("instanceTypes: ["))
+        assert p["path"] == "/cluster/nodeGroups/0/instanceTypes/0"
         assert p["severity"] == "warning" and p["message"].startswith("W1030 ")
-        assert "NodeInstanceType" in p["message"] and CLUSTER in p["message"] and repr(instance_type) in p["message"]
+        assert "CoreNodeInstanceType" in p["message"] and CLUSTER in p["message"] and repr(instance_type) in p["message"]
     assert rc == 0  # warnings only
 
 
@@ -311,7 +317,7 @@ def test_corrupt_cache_entries_are_ignored(repo, tmp_path, invoke_hubgen, lint_e
 # --- validation first, usage -------------------------------------------------------------
 
 def test_environment_with_spec_errors_is_reported_and_not_linted(repo, invoke_hubgen, lint_env):
-    replace_once(repo / DEV, "    volumeSize: ", "    volumeSize: 5\n    bogusField: ")
+    replace_once(repo / DEV, "      diskSize: ", "      diskSize: 5\n      bogusField: ")
     rc, doc = lint_json(invoke_hubgen, repo, "-e", "params", "-e", "values")
     assert rc == 1
     assert doc["skipped"] == ["dev"]

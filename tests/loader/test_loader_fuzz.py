@@ -15,13 +15,22 @@ from .yaml_versions import ambiguous
 FUZZ = settings(max_examples=250, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 SEED_DOC = """\
+specVersion: 2
 name: staging
 tier: dev
 aws:
   accountId: "123456789012"
   region: us-east-1
 cluster:
-  nodes: {minSize: 1, desiredCapacity: 2, maxSize: 3}
+  kubernetesVersion: "1.35"
+  nodeGroups:
+    - {name: core, purpose: core, instanceTypes: [m6i.large], minSize: 1, maxSize: 3}
+    - name: user
+      purpose: user
+      instanceTypes: [m6i.xlarge, 'm6a.xlarge']
+      capacityType: spot
+      minSize: 0
+      maxSize: 10
   subnets:
     - subnet-0a1b2c3d
     - 'subnet-4e5f6a7b'

@@ -16,6 +16,7 @@ import re
 import shutil
 from pathlib import Path
 
+from generator.paths import GENERATED_DIRS
 from generator.safefs import TEMP_RE
 from tests.conftest import REPO_ROOT
 
@@ -90,7 +91,7 @@ def generated_files(root: Path) -> dict[str, dict[str, bytes]]:
     envs = root / "environments"
     for env in sorted(p for p in envs.iterdir() if p.is_dir()):
         files: dict[str, bytes] = {}
-        for g in ("cloudformation", "cluster", "hubs"):
+        for g in GENERATED_DIRS:
             base = env / g
             if not base.is_dir():
                 continue

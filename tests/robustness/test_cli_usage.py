@@ -32,6 +32,7 @@ COMMANDS: dict[str, list[str]] = {
     "deploy": ["nope"],
     "new": ["qa", "--from", "dev", "--no-input", "--no-render", "--no-secrets"],
     "init": ["--check"],
+    "upgrade": ["--check"],
     "schema": [],
     "checks": [],
     "hook all": ["environments/dev/environment.yaml", "--skip", "cfn-lint,kubeconform"],  # the engines: elsewhere

@@ -38,6 +38,7 @@ from typing import Callable
 
 import pytest
 
+from generator.paths import GENERATED_DIRS
 from tests.conftest import _clean_env, hubgen_command, invoke_hubgen, run_hubgen, tree_hashes
 
 from .conftest import Version, Versions, directories
@@ -94,7 +95,7 @@ def _check_repaired(root: Path, new: Version, outside_before: dict[str, str]) ->
 def _outside_generated(root: Path) -> dict[str, str]:
     """Hashes of every file of the repository that is not generated (specs, secrets, templates)."""
     return {p: h for p, h in tree_hashes(root).items()
-            if not re.match(r"^environments/[^/]+/(cloudformation|cluster|hubs)/", p)}
+            if not re.match(rf"^environments/[^/]+/({'|'.join(GENERATED_DIRS)})/", p)}
 
 
 def _stat(path: Path) -> tuple[int, int] | None:

@@ -19,6 +19,7 @@ from typing import Iterator
 
 import pytest
 
+from generator.paths import GENERATED_DIRS
 from tests.conftest import run_hubgen, tree_state
 
 from .conftest import ENVIRONMENTS, Versions
@@ -142,7 +143,7 @@ def test_full_disk(versions: Versions, tiny_disk: Path) -> None:
             for i in range(2):
                 env = env_name(i)
                 current = {p.relative_to(root).as_posix(): p.read_bytes()
-                           for g in ("cloudformation", "cluster", "hubs")
+                           for g in GENERATED_DIRS
                            for p in (root / "environments" / env / g).rglob("*") if p.is_file()}
                 assert current == versions.b.files[env]
         else:

@@ -48,13 +48,13 @@ def test_json_reports_match_the_documented_schema(repo: Path) -> None:
     # Problems of every kind of source: schema, semantic, drift, engines.
     spec = repo / "environments" / "dev" / "environment.yaml"
     text = spec.read_text()
-    spec.write_text(text.replace("maxSize: 4", "maxSize: 2").replace("vpcId: vpc-4da21e37", "vpcId: vpc-4da21e37\n  vpcIdd: x"))
+    spec.write_text(text.replace("minSize: 1", "minSize: 5").replace("vpcId: vpc-4da21e37", "vpcId: vpc-4da21e37\n  vpcIdd: x"))
     broken = _report(repo, "validate", "dev")
     assert {p["code"] for p in broken["problems"]} >= {"HG102"}
-    spec.write_text(text.replace("maxSize: 4", "maxSize: 2"))
+    spec.write_text(text.replace("minSize: 1", "minSize: 5"))
     semantic = _report(repo, "validate", "dev")
     assert [p["code"] for p in semantic["problems"]] == ["HG201"]
-    assert semantic["problems"][0]["path"] == "/cluster/nodes/maxSize" and semantic["problems"][0]["line"] > 0
+    assert semantic["problems"][0]["path"] == "/cluster/nodeGroups/0/minSize" and semantic["problems"][0]["line"] > 0
     spec.write_text(text.replace("nodePort: 30052", "nodePort: 30053"))
     drift = _report(repo, "render", "--check")
     assert {p["code"] for p in drift["problems"]} == {"HG401"}
@@ -91,7 +91,7 @@ def test_summary_table_at_scale(many: Path, tmp_path: Path) -> None:
     shutil.copytree(many, broken)
     for i in (1, 2, 3):
         spec = broken / "environments" / f"env{i:02d}" / "environment.yaml"
-        spec.write_text(spec.read_text().replace("maxSize: 4", "maxSize: 2"))
+        spec.write_text(spec.read_text().replace("minSize: 1", "minSize: 5"))
     spec = broken / "environments" / "env04" / "environment.yaml"
     spec.write_text(spec.read_text().replace("arn:aws:iam::553778890976:role/jupyter-dev-notebook",
                                              "arn:aws:iam::111122223333:role/jupyter-dev-notebook"))

@@ -28,7 +28,7 @@ def big(tmp_path_factory) -> Path:
     spec = envs / env_name(7) / "environment.yaml"
     spec.write_text(spec.read_text().replace("minSize: 1", "minSize: one"))
     spec = envs / env_name(50) / "environment.yaml"
-    spec.write_text(spec.read_text().replace("maxSize: 4", "maxSize: 2"))
+    spec.write_text(spec.read_text().replace("minSize: 1", "minSize: 5"))
     spec = envs / env_name(99) / "environment.yaml"
     spec.write_text(spec.read_text().replace(f"stackName: jupyter-{env_name(99)}", f"stackName: jupyter-{env_name(3)}"))
     return root

@@ -95,12 +95,14 @@ def test_init_prompts_from_stdin(hubgen, hubgen_fast, tmp_path: Path, age_key):
         "", "",  # tier, description
         "123456789012", "us-east-1", "arn:aws:iam::123456789012:role/hub-deploy",
         "", "",  # stack name, kubernetes version
-        "vpc-0123abcd", "subnet-0123abcd:us-east-1a,subnet-4567abcd:us-east-1b", "", "ami-0123abcd",
+        "vpc-0123abcd", "subnet-0123abcd:us-east-1a,subnet-4567abcd:us-east-1b",
+        "", "", "", "", "",  # node groups: core type; user types, capacity, max size, zone (no AMI id)
         "arn:aws:acm:us-east-1:123456789012:certificate/862ecb20-8df6-458a-b45d-bc03b9b02af5",
         "10.0.0.0/8", "",  # CIDRs, cluster admins
         "",  # secrets provider [age]
         "", "",  # host, login
-        "alice", "", "", "", "", "",  # admins, allowed users, image, tag, IRSA role, gitpuller
+        "alice", "yes",  # admins, shared-password admins acknowledged
+        "", "", "", "", "",  # allowed users, image, tag, IRSA role, gitpuller
     ]
     r = hubgen(["init", target, "--env", "lab", "--hubgen-source", SOURCE], input="\n".join(answers) + "\n")
     assert r.rc == 0, r

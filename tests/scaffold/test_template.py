@@ -26,13 +26,28 @@ def maximal_spec() -> dict:
     spec["secrets"] = {"provider": "age"}
     spec["tags"].update({"yes": "no", "number": "0123", "empty": "", "quote": "it's \"quoted\""})
     spec["cluster"]["loadBalancer"].update({"allowedCidrs": ["0.0.0.0/0"], "public": True})
+    cluster = spec["cluster"]
+    cluster["authenticationMode"] = "CONFIG_MAP"
+    cluster["nodeGroups"][0].update({"imageId": "ami-0123456789abcdef0", "capacityType": "on-demand"})
+    cluster["nodeGroups"][1]["releaseVersion"] = "1.35.0-20260120"
+    cluster["storage"]["classes"][1].update({"volumeType": "io2", "default": False,
+                                            "kmsKeyArn": "arn:aws:kms:us-west-2:553778890976:key/"
+                                                         "0b1c2d3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e"})
+    cluster["autoscaler"] = {"enabled": False}
+    course = spec["hubs"][0]
+    course["auth"]["allowSharedPasswordAdmins"] = False  # (meaningless for github: only the template is tested)
+    course["profiles"][0].update({"image": {"name": "quay.io/jupyter/scipy-notebook", "tag": "2026-01-05"},
+                                  "cpu": {"guarantee": 0.5, "limit": 2}, "memory": {"limit": "8G"}})
+    course["operators"].append({"arn": "arn:aws:iam::553778890976:user/yes", "access": "edit"})
     hub = spec["hubs"][1]
     hub["auth"] = {"type": "generic-oauth", "admins": ["on", "1.5"], "allowedUsers": ["on", "1.5", "null"],
                    "oauth": {"clientId": "client:{{x}}", "clientSecret": {"name": "r-oauth", "key": "k"},
                              "callbackUrl": "https://research.jupyter.asf.alaska.edu/hub/oauth_callback",
                              "authorizeUrl": "https://login.example.org/authorize",
                              "tokenUrl": "https://login.example.org/token",
-                             "userdataUrl": "https://login.example.org/userinfo", "usernameClaim": "sub"}}
+                             "userdataUrl": "https://login.example.org/userinfo", "usernameClaim": "sub",
+                             "scope": ["openid", "on"], "groups": {"claim": "cognito:groups", "allowed": ["no"],
+                                                                   "admin": ["1.5", "{{ x }}"]}}}
     hub["singleuser"]["cpu"] = {"guarantee": 0.25, "limit": 4}
     hub["singleuser"]["extraEnv"] = {"A": "true", "B": "", "C": "- list?", "D": "{{ jinja }}"}
     hub["singleuser"]["gitpuller"] = {"repo": "https://github.com/x/y.git", "branch": "2024.1", "targetDir": "a/b"}
@@ -91,8 +106,15 @@ def test_every_field_key_is_a_schema_path():
 
 
 @pytest.mark.parametrize("key, raw, value", [
-    ("cluster.nodes.maxSize", "6", 6),
-    ("cluster.nodes.maxSize", "six", "six"),  # kept as text: the schema reports it
+    ("cluster.nodeGroups.1.maxSize", "6", 6),
+    ("cluster.nodeGroups.1.maxSize", "six", "six"),  # kept as text: the schema reports it
+    ("cluster.nodeGroups.0.instanceTypes", "m6i.large", ["m6i.large"]),
+    ("cluster.nodeGroups.1.instanceTypes", "m6i.2xlarge, m6a.2xlarge", ["m6i.2xlarge", "m6a.2xlarge"]),
+    ("cluster.nodeGroups.2.capacityType", "spot", "spot"),
+    ("cluster.storage.classes", "[{name: gp3, default: true}]", [{"name": "gp3", "default": True}]),
+    ("cluster.autoscaler.enabled", "no", False),
+    ("hubs.0.profiles.0.gpus", "1", 1),
+    ("hubs.0.auth.allowSharedPasswordAdmins", "yes", True),
     ("cluster.loadBalancer.public", "yes", True),
     ("hubs.0.singleuser.cpu.limit", "0.5", 0.5),
     ("hubs.0.auth.admins", "a, b,,c", ["a", "b", "c"]),
@@ -112,7 +134,10 @@ def test_set_values_are_typed_by_the_schema(key, raw, value):
 
 
 def test_unknown_keys_are_refused_with_a_suggestion():
-    with pytest.raises(F.UnknownKey, match="did you mean 'cluster.nodes.maxSize'"):
-        F.parse_key("cluster.nodes.maxsize")
+    with pytest.raises(F.UnknownKey, match="did you mean 'cluster.nodeGroups.0.maxSize'"):
+        F.parse_key("cluster.nodeGroups.0.maxsize")
+    # The version 1 block is gone: its key points at what replaced it.
+    with pytest.raises(F.UnknownKey, match="did you mean 'cluster.nodeGroups'"):
+        F.parse_key("cluster.nodes.maxSize")
     with pytest.raises(F.UnknownKey, match="is a list; use an index"):
         F.parse_key("hubs.name")

@@ -31,11 +31,12 @@ VALID_SETS = {
     "aws.deployRoleArn": "arn:aws:iam::123456789012:role/hub-deploy",
     "cluster.vpcId": "vpc-0123abcd",
     "cluster.subnets": "subnet-0123abcd:us-east-1a,subnet-4567abcd:us-east-1b",
-    "cluster.nodes.imageId": "ami-0123abcd",
     "cluster.loadBalancer.certificateArn":
         "arn:aws:acm:us-east-1:123456789012:certificate/862ecb20-8df6-458a-b45d-bc03b9b02af5",
     "cluster.loadBalancer.allowedCidrs": "10.0.0.0/8",
     "hubs.0.auth.admins": "alice",
+    # The default login is the shared-password (dummy) one: admins there need this acknowledgement (HG241).
+    "hubs.0.auth.allowSharedPasswordAdmins": "yes",  # pragma: allowlist secret
 }
 
 

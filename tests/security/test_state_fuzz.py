@@ -27,7 +27,8 @@ GENERATED_PATHS = ["environments/dev/hubs", "environments/dev/hubs/dev", "enviro
                    "environments/dev/cluster", "environments/dev/cluster/hubs.yaml",
                    "environments/prod/cloudformation/cluster.parameters.json",
                    "environments/prod/hubs/kustomization.yaml", "environments/dev/extra",
-                   "environments/dev/extra/x.yaml"]
+                   "environments/dev/extra/x.yaml", "environments/prod/platform",
+                   "environments/prod/platform/storageclasses.yaml"]
 COMMANDS = [["validate"], ["render", "--check"], ["render"], ["render", "dev"], ["render", "prod"],
             ["hook", "render-check", "environments/dev/environment.yaml"], ["hook", "validate",
                                                                            "environments/prod/environment.yaml"]]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from generator.paths import GENERATED_DIRS
 from tests.conftest import git, make_repo, run_hubgen, tree_hashes
 
 DEV = "environments/dev"
@@ -49,8 +50,7 @@ def digest(root: Path) -> dict[str, str]:
 
 def non_generated(root: Path) -> dict[str, str]:
     return {p: h for p, h in digest(root).items()
-            if not (p.startswith("environments/") and p.split("/")[2:3] and p.split("/")[2] in
-                    ("cloudformation", "cluster", "hubs"))}
+            if not (p.startswith("environments/") and p.split("/")[2:3] and p.split("/")[2] in GENERATED_DIRS)}
 
 
 @pytest.fixture
