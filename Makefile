@@ -10,7 +10,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/.tools/bin:$(CURDIR)/$(BIN):/usr/local/go/bin:$(PATH)
 
-.PHONY: setup check test dist docs clean
+.PHONY: setup tools check test e2e dist docs clean
 
 $(BIN)/hubgen: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ $(BIN)/hubgen: pyproject.toml
 setup: $(BIN)/hubgen
 	bash .ci/install-tools
 
+# The pinned Go tools and engines (helm, kustomize, flux, the Kubernetes control plane, etcd, kwok, the
+# Flux controllers; versions in generator/versions.py), built from the Go module proxy into .tools/bin.
+# The first build takes tens of minutes on 2 cores (Go's build cache is reused); re-runs take seconds.
+tools:
+	bash .ci/install-tools
+
 check: setup
 	hubgen validate
 	hubgen render --check
@@ -36,6 +42,11 @@ PYTEST_ARGS ?=
 test: setup
 	bash scripts/checkov.sh
 	$(BIN)/python -m pytest -n 2 -q $(PYTEST_ARGS)
+
+# The end-to-end suite alone (docs/e2e.md; `make test` runs it too): each example environment deployed by
+# Flux onto its own loopback Kubernetes cluster, the two side by side.
+e2e: setup
+	$(BIN)/python -m pytest -n 2 -q tests/e2e $(PYTEST_ARGS)
 
 # The wheel and sdist hubgen is installed from (dist/); tests/packaging builds and installs them too.
 dist: $(BIN)/hubgen

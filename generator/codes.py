@@ -431,9 +431,11 @@ HG502 = _code("HG502", E, "kubeconform finding",
 HG503 = _code("HG503", E, "Chart values schema violation",
               "Fix the value in the hub's settings or its `values` escape hatch.",
               "A HelmRelease's values, merged over the chart's default values as Helm does, violate the chart's own values.schema.json.")
-HG504 = _code("HG504", W, "Chart values schema unavailable",
+HG504 = _code("HG504", W, "Chart unavailable, not checked",
               "Run `hubgen lint` on a networked machine once to fill the chart cache, or point HUBGEN_CHART_CACHE at a copy.",
-              "hubgen could not find the values schema of the pinned chart version, so the values were not checked.")
+              "hubgen could not get the pinned chart version (offline and not in the chart cache, a network error, a "
+              "package without values.schema.json), so what needs it was not checked: the values against the chart's "
+              "schema (`values` engine), or the rendered chart (`chart` engine).")
 HG505 = _code("HG505", E, "Parameter not accepted by the template",
               "Fix the spec value (or the template's constraint) named in the message.",
               "A generated stack parameter is not declared by the template, a required parameter is missing, or a value fails the template's Type, AllowedValues, AllowedPattern, Min/MaxValue or Min/MaxLength.")
@@ -449,6 +451,57 @@ HG508 = _code("HG508", E, "Chart does not support the cluster's Kubernetes versi
               "Pick a chart version whose `kubeVersion` admits the cluster's version, or move the cluster.",
               "The chart's Chart.yaml `kubeVersion` range excludes `cluster.kubernetesVersion`: Helm (and so Flux) "
               "refuses to install it. Only detected when the chart is in hubgen's chart cache.")
+HG509 = _code("HG509", E, "Chart does not render",
+              "Fix the value Helm names, usually in the hub's `values`.",
+              "`helm template` of a HelmRelease's chart at its pinned version, with the release's values (and a "
+              "placeholder string at each `valuesFrom` target), the release's namespace and the cluster's Kubernetes "
+              "version, fails: helm-controller would fail the same way and the release would never install. Reported "
+              "by the `chart` engine of `hubgen lint`.")
+HG510 = _code("HG510", E, "Volume asks for a StorageClass the environment does not render",
+              "Name one of `cluster.storage.classes`, or add the class there.",
+              "A PersistentVolumeClaim or StatefulSet volumeClaimTemplate of a chart (its `storageClassName` or the "
+              "`volume.beta.kubernetes.io/storage-class` annotation), or the home volume KubeSpawner claims for a hub's "
+              "users (`singleuser.storage.dynamic.storageClass`, a profile's `storage_class`), names a StorageClass "
+              "no file of the environment renders, or names none while no rendered class is the default: the volume "
+              "stays Pending, and so does the pod that needs it.")
+HG511 = _code("HG511", E, "Proxy Service does not match the load balancer",
+              "Set the port only through the hub's `nodePort`; keep the template's target group on its parameter.",
+              "A hub's rendered `proxy-public` Service is not a NodePort Service on the port the stack's target group "
+              "for that hub (`Hub<n>TargetGroup` in the cluster template, evaluated with the environment's "
+              "parameters) forwards to, or the chart renders no such Service: the load balancer would reach no "
+              "proxy.")
+HG512 = _code("HG512", E, "Pod fits no node group",
+              "Change the node selector, affinity or tolerations (in the hub's `values`), or declare a node group that "
+              "matches them.",
+              "A chart's pod template, or a notebook server KubeSpawner starts (a profile's node selector, the chart's "
+              "user-pod affinity and tolerations), has a node selector or required node affinity no declared node "
+              "group's labels satisfy, or matches only node groups whose NoSchedule/NoExecute taints it does not "
+              "tolerate: its pods would stay Pending, and the autoscaler adds no node for them. Labels are hubgen's "
+              "(`hub.jupyter.org/node-purpose`, `hubgen.dev/node-group`, `hubgen.dev/gpu`) plus what the kubelet and "
+              "EKS set on every node (os, arch, instance type, zone, region, managed group name and capacity type).")
+HG513 = _code("HG513", E, "Service account or its IAM role not provided",
+              "Give notebooks AWS access with the hub's `singleuser.awsRoleArn` only; keep service account names as "
+              "the chart and the stack render them.",
+              "A ServiceAccount's IRSA annotation (`eks.amazonaws.com/role-arn`) names a role the spec does not declare "
+              "(`singleuser.awsRoleArn`), or one declared for another hub's service account, or the stack has no IAM "
+              "OIDC provider; or a platform chart that calls AWS (cluster-autoscaler) runs as a service account no "
+              "EKS Pod Identity association of the stack names; or a pod runs as a service account nothing renders.")
+HG514 = _code("HG514", E, "Secret read but not provided",
+              "Create it with `hubgen secrets create` (sops-encrypted in environments/<env>/secrets/), or correct the "
+              "name.",
+              "A pod (env `secretKeyRef`, `envFrom`, a secret volume), a notebook server (`singleuser.extraEnv`, "
+              "`singleuser.storage.extraVolumes`) or a HelmRelease (`valuesFrom`) reads a Secret, or a key of one, "
+              "that no chart renders (hooks included), no hubgen file or `extra/` manifest defines, and no "
+              "sops-encrypted file of `environments/<env>/secrets/` holds: the pod would not start, the release "
+              "would not install. A Secret in `secrets/` in plain text is reported too.")
+HG515 = _code("HG515", E, "Flux Kustomization does not build",
+              "Fix the files of the folder the message names (the team's are in extra/; a failure in hubgen's own "
+              "files is a hubgen bug).",
+              "`kustomize build` of a Flux Kustomization's path (and of the bootstrap path "
+              "`environments/<env>/cluster`) fails when run the way kustomize-controller runs it: a "
+              "`kustomization.yaml` generated where the folder has none, listing every YAML file below it, "
+              "`spec.targetNamespace`, `patches` and `images` applied, no load restrictions. Flux would report the "
+              "Kustomization not Ready and apply nothing of it.")
 
 # --- HG6xx: deploy ------------------------------------------------------------
 HG601 = _code("HG601", E, "Stack deployment failed",
@@ -485,6 +538,47 @@ HG607 = _code("HG607", E, "Uncommitted changes",
               "modified (staged or not), deleted, untracked or ignored by git is refused, and so is a repository "
               "that is not a git working tree. `--allow-dirty` deploys anyway and reports each such file as a "
               "warning.")
+
+# --- HG7xx: the running cluster (`hubgen verify`) -----------------------------------------------------------
+HG701 = _code("HG701", E, "Flux Kustomization not ready",
+              "Run `flux get kustomizations` for the whole story; fix what the message names, commit, and verify again "
+              "(`--wait` gives Flux time to reconcile).",
+              "A Flux Kustomization the environment renders (environments/<env>/cluster/) is missing, not Ready (a "
+              "build, decryption, apply or health check failed, or a dependency is not ready), has not reconciled its "
+              "latest generation, or has not applied the commit `--revision` names.")
+HG702 = _code("HG702", E, "HelmRelease not ready",
+              "Read helm-controller's reason in the message (`flux get helmreleases -A`): a value the API server "
+              "refused, a hook that did not complete, a timeout; fix it in the spec, render, commit.",
+              "A HelmRelease the environment renders (platform/, hubs/) is missing or not Ready at its latest "
+              "generation, or its latest Helm release is not deployed at the pinned chart version (a failed or "
+              "rolled-back upgrade, a pending install).")
+HG703 = _code("HG703", E, "Hub or proxy not available",
+              "Look at the Deployment's pods (`kubectl -n <namespace> get pods`, `describe`): Pending pods name what "
+              "they wait for (a node, a volume), crashing pods their logs.",
+              "A hub's `hub` or `proxy` Deployment (found by the chart's `release` and `component` labels) is missing, "
+              "not Available, or has replicas not yet updated to its latest template.")
+HG704 = _code("HG704", E, "Hub database volume not bound",
+              "Check the StorageClass exists and its provisioner (the EBS CSI driver add-on) runs; "
+              "`kubectl -n <namespace> describe pvc hub-db-dir` says what it waits for.",
+              "A hub's database PersistentVolumeClaim (`hub.db.type: sqlite-pvc`, the chart's default) is missing, not "
+              "Bound, or bound to another StorageClass than the one its values name or, naming none, the class the "
+              "environment renders as default.")
+HG705 = _code("HG705", E, "Proxy nodePort is not the load balancer's",
+              "Set the port only through the hub's `nodePort` (never in `values`), render, commit; deploy the stack "
+              "if its parameters are not yet applied.",
+              "A hub's `proxy-public` Service is missing or its `http` nodePort is not the one the stack's load balancer "
+              "forwards to (`NodeProxyPort`, `Hub2NodeProxyPort`, ... in cloudformation/cluster.template-configuration.json): "
+              "the hub is unreachable from outside.")
+HG706 = _code("HG706", E, "Node group has no ready node",
+              "Check the node group in the EC2 and EKS consoles (instances failing to join, capacity, AMI); "
+              "`kubectl get nodes -L hubgen.dev/node-group`.",
+              "A node group whose `minSize` is at least 1 has no Ready node carrying its labels "
+              "(`hub.jupyter.org/node-purpose`, `hubgen.dev/node-group`): what the group should run stays Pending.")
+HG707 = _code("HG707", E, "Cluster unreachable",
+              "Check the kubeconfig (`aws eks update-kubeconfig --name <cluster>` writes one), its context and your "
+              "credentials; `kubectl version` should work with the same file.",
+              "`hubgen verify` could not use the kubeconfig (missing, unreadable, an unknown context, a credential "
+              "plugin that failed) or the cluster refused or did not answer its requests, so nothing was checked.")
 
 def get(code_id: str) -> Code:
     return CODES[code_id]

@@ -9,10 +9,13 @@ memory (nothing is written), then run the engines over all of them at once:
   the schemas of its own ``cluster.kubernetesVersion``
 * ``values``      -- :mod:`generator.engines.chart_values` (HG503, HG504, HG507, HG508)
 * ``params``      -- :mod:`generator.engines.template_params` (HG505)
+* ``chart``       -- :mod:`generator.engines.chart_render` (HG502, HG504, HG507, HG509-HG515): each HelmRelease
+  rendered by ``helm template``, its objects through kubeconform and the cross-object invariants, each Flux
+  Kustomization built by ``kustomize build``
 
 An engine that cannot run reports HG506 (an error: a check that did not
 happen is not a pass). Results of cfn-lint, kubeconform and the values schema
-are cached by content (:mod:`generator.engines.cache`).
+(and the chart engine) are cached by content (:mod:`generator.engines.cache`).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from generator.engines.base import (Engine, EngineResult, EnvArtifacts, LintInpu
                                     unit_key)
 from generator.engines.cache import ResultCache, canonical_json, problem_to_json, problems_from_json
 from generator.engines.cfnlint import CfnLintEngine
+from generator.engines.chart_render import ChartRenderEngine
 from generator.engines.chart_values import ChartValuesEngine
 from generator.engines.template_params import TemplateParametersEngine
 from generator.generate import render_in
@@ -149,6 +153,7 @@ ENGINES: dict[str, type] = {
     "kubeconform": KubeconformEngine,
     "values": ChartValuesEngine,
     "params": TemplateParametersEngine,
+    "chart": ChartRenderEngine,
 }
 ENGINE_NAMES = tuple(ENGINES)
 

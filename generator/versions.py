@@ -1,9 +1,9 @@
 """Every pinned version hubgen depends on, in one place.
 
 This module is imported by the package and also executed standalone by
-``.ci/install-tools`` (``python3 generator/versions.py go-tools``) before the
-package is installed, so it must not import anything outside the standard
-library.
+``.ci/install-tools`` and ``.ci/build-engines`` (``python3 generator/versions.py go-tools``,
+``... engines``) before the package is installed, so it must not import anything outside the
+standard library.
 """
 
 from __future__ import annotations
@@ -80,6 +80,44 @@ GO_TOOLS = {
     "age-keygen": ("filippo.io/age/cmd/age-keygen", "v1.2.1"),
 }
 
+#: Kubernetes the engines' control plane is built at: kube-apiserver, kube-controller-manager and
+#: kube-scheduler from ``k8s.io/kubernetes`` at this version, each ``k8s.io/<staging repo>`` at its
+#: published ``v0.<minor>.<patch>``.
+KUBERNETES_ENGINE_VERSION = "v1.33.13"
+
+#: The engines hubgen's tests run (helm, kustomize, Flux, a Kubernetes control plane, etcd, kwok), built
+#: from the Go module proxy into ``.tools/bin`` by ``.ci/build-engines``: binary name -> (recipe, module,
+#: version, package inside the module). Recipes:
+#:
+#: ``install``     ``go install <module>/<package>@<version>``;
+#: ``kubernetes``  a wrapper module that requires ``k8s.io/kubernetes`` and re-points each of its
+#:                 ``replace k8s.io/<staging> => ./staging/...`` to the published staging module (one
+#:                 wrapper builds all three binaries; their ``main`` is the upstream one);
+#: ``copy``        a writable copy of the module source whose local ``replace`` directives
+#:                 (``.../api => ./api``, etcd's ``=> ../api``) are dropped, so the published sibling
+#:                 modules its go.mod requires (at the same version) are used.
+ENGINES = {
+    "helm": ("install", "helm.sh/helm/v3", "v3.22.0", "cmd/helm"),
+    "kustomize": ("install", "sigs.k8s.io/kustomize/kustomize/v5", "v5.8.2", "."),  # v5.8.3 needs Go 1.27
+    "kwok": ("install", "sigs.k8s.io/kwok", "v0.8.0", "cmd/kwok"),
+    "kube-apiserver": ("kubernetes", "k8s.io/kubernetes", KUBERNETES_ENGINE_VERSION, "cmd/kube-apiserver"),
+    "kube-controller-manager": ("kubernetes", "k8s.io/kubernetes", KUBERNETES_ENGINE_VERSION,
+                                "cmd/kube-controller-manager"),
+    "kube-scheduler": ("kubernetes", "k8s.io/kubernetes", KUBERNETES_ENGINE_VERSION, "cmd/kube-scheduler"),
+    "etcd": ("copy", "go.etcd.io/etcd/server/v3", "v3.6.16", "."),
+    "flux": ("copy", "github.com/fluxcd/flux2/v2", "v2.9.5", "cmd/flux"),
+    **{module.rsplit("/", 1)[1]: ("copy", module, FLUX_CONTROLLERS[module], ".")
+       for module in ("github.com/fluxcd/source-controller", "github.com/fluxcd/kustomize-controller",
+                      "github.com/fluxcd/helm-controller")},
+}
+
+#: Modules an engine's build pins (as ``replace`` directives) away from what its go.mod asks for:
+#: engine -> {module: version}. source-controller v1.9.5 requires github.com/fluxcd/pkg/artifact v0.18.3,
+#: which the Go module proxy refuses (so is v0.18.2).
+ENGINE_PINS = {
+    "source-controller": {"github.com/fluxcd/pkg/artifact": "v0.18.1"},
+}
+
 #: Python tools that run in their own virtual environment (their pins clash with hubgen's own:
 #: checkov 3.3.30 requires boto3<1.36), installed by scripts/checkov.sh into .tools/.
 CHECKOV_VERSION = "3.3.30"
@@ -97,7 +135,13 @@ def _main(argv: list[str]) -> int:
         for module, version in FLUX_CONTROLLERS.items():
             print(f"{module}@{version}")
         return 0
-    print("usage: versions.py go-tools|flux-modules|chart-version", file=sys.stderr)
+    if argv[1:] == ["engines"]:
+        # One line per engine: name recipe module version package pins (pins: module@version,... or -).
+        for name, (recipe, module, version, package) in ENGINES.items():
+            pins = ",".join(f"{m}@{v}" for m, v in ENGINE_PINS.get(name, {}).items()) or "-"
+            print(f"{name} {recipe} {module} {version} {package} {pins}")
+        return 0
+    print("usage: versions.py go-tools|flux-modules|engines|chart-version", file=sys.stderr)
     return 2
 
 

@@ -113,3 +113,23 @@ def fetched_chart_cache(dest: Path, name: str = "jupyterhub", version: str = "4.
     with helm_repository(dest.parent / f"{dest.name}-repository", {name: {version: package(chart, name)}}) as url:
         fetch_chart(dest, version, repository=url, chart=name)
     return dest
+
+
+#: Every chart the example environments render (the platform charts of generator/versions.py and the
+#: JupyterHub chart), as (name, version).
+def rendered_charts() -> list[tuple[str, str]]:
+    from generator import versions
+
+    return [(versions.CHART_NAME, versions.DEFAULT_CHART_VERSION),
+            (versions.CLUSTER_AUTOSCALER_CHART.name, versions.CLUSTER_AUTOSCALER_CHART.version),
+            (versions.NVIDIA_DEVICE_PLUGIN_CHART.name, versions.NVIDIA_DEVICE_PLUGIN_CHART.version)]
+
+
+def fetched_chart_caches(dest: Path, charts: list[tuple[str, str]] | None = None) -> Path:
+    """A chart cache folder holding every chart of ``charts`` (default: :func:`rendered_charts`), each fetched by
+    hubgen's fetcher from a local Helm repository serving its reference copy -- the way the tests point hubgen
+    at a chart repository (``fetch_chart(..., repository=<local URL>)``), for the platform charts as for the
+    JupyterHub chart."""
+    for name, version in charts or rendered_charts():
+        fetched_chart_cache(dest, name, version)
+    return dest

@@ -11,7 +11,9 @@ import only typer at their top: each command imports what it uses when it runs, 
 
 from __future__ import annotations
 
-from generator.cli import scaffold, validate, upgrade, render, lint, plan, deploy, schema, secrets, hooks  # noqa: F401, I001
+from generator.cli import (  # noqa: F401, I001
+    scaffold, validate, upgrade, render, lint, plan, deploy, verify, schema, secrets, hooks,
+)
 from generator.cli.base import app
 
 

@@ -23,6 +23,7 @@ SYNOPSIS_OPTIONS: dict[str, tuple[str, ...]] = {
     "upgrade": ("--check",),
     "render": ("--check",),
     "deploy": ("--dry-run",),
+    "verify": ("--kubeconfig",),
     "checks": ("--markdown",),
 }
 #: The page documenting a command (or a command group).
@@ -33,6 +34,7 @@ DOCS: dict[str, str] = {
     "lint": "docs/lint.md",
     "plan": "docs/workflow.md",
     "deploy": "docs/deploy.md",
+    "verify": "docs/e2e.md",
     "checks": "docs/checks.md",
     "secrets": "docs/secrets.md",  # pragma: allowlist secret
     "hook": "docs/workflow.md",

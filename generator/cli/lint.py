@@ -15,26 +15,30 @@ class EngineName(str, Enum):
     kubeconform = "kubeconform"
     values = "values"
     params = "params"
+    chart = "chart"
 
 
 @app.command("lint", short_help="Prove the generated files against the engines that consume them: cfn-lint, "
-                                  "kubeconform, the chart's values schema, the template's parameter rules.")
+                                  "kubeconform, the chart's values schema, the template's parameter rules, the "
+                                  "charts rendered by helm, the Flux Kustomizations built by kustomize.")
 def lint_command(
     ctx: typer.Context,
     environments: Optional[List[str]] = typer.Argument(None, metavar="ENV", help="Environments to lint (default: all).",
                                                       autocompletion=complete_environments),
     engine: Optional[List[EngineName]] = typer.Option(
-        None, "--engine", "-e", help="Run only this engine (repeatable; default: all four)."),
+        None, "--engine", "-e", help="Run only this engine (repeatable; default: all five)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Ignore cached engine results and store none."),
     offline: bool = typer.Option(
-        False, "--offline", help="Never fetch chart schemas from the chart repository (also HUBGEN_OFFLINE=1)."),
+        False, "--offline", help="Never fetch charts from their chart repositories (also HUBGEN_OFFLINE=1)."),
 ) -> None:
     """Prove the generated artifacts against the engines that consume them. Exit 0 clean, 1 errors, 2 usage error.
 
     Validates first (an environment with errors is reported, not linted), renders in memory (writes
     nothing), then runs cfn-lint (templates, and the cluster template with each environment's
     parameters), kubeconform (strict, offline schemas incl. Flux CRDs), the chart's values.schema.json
-    (values merged over the chart's defaults) and the template's parameter constraints.
+    (values merged over the chart's defaults), the template's parameter constraints, and the charts rendered
+    by helm (their objects through kubeconform and the cross-object invariants; each Flux Kustomization
+    built by kustomize).
     """
     from generator import lint
     from generator.output import console, escape, progress, report

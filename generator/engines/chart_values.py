@@ -33,7 +33,8 @@ without the HG508 check otherwise).
 A version missing from the cache is fetched from the chart repository
 (``$HUBGEN_CHART_REPOSITORY``, else the repository Flux uses): its
 ``index.yaml``, then the chart package, whose sha256 must equal the index's
-``digest``; only those three files are taken from the package. ``--offline`` (or
+``digest``; those three files are taken from the package, and the package itself is kept as ``chart.tgz``
+(the ``chart`` engine renders it, :mod:`generator.engines.chart_render`). ``--offline`` (or
 ``HUBGEN_OFFLINE=1``) never touches the network. A chart version whose schema
 is not available is a warning (HG504: *not checked*), never a silent pass; a
 version the repository does not have is an error (HG507).
@@ -82,7 +83,13 @@ OFFLINE_ENV = "HUBGEN_OFFLINE"
 VALUES_FILE = "values.yaml"
 SCHEMA_FILE = "values.schema.json"
 CHART_FILE = "Chart.yaml"
+#: The chart package as the repository served it (digest-checked), for `helm template` (the chart engine).
+PACKAGE_FILE = "chart.tgz"
 MARKER_FILE = "hubgen-chart.json"
+#: ``URL=MIRROR`` pairs (separated by spaces, commas or newlines): fetch the charts of the Helm repository at URL
+#: from MIRROR instead (an ``index.yaml`` with the packages), e.g. for the platform charts on a machine that
+#: cannot reach their repositories. ``HUBGEN_CHART_REPOSITORY`` stays the mirror of the JupyterHub chart's.
+CHART_MIRRORS_ENV = "HUBGEN_CHART_MIRRORS"
 #: Network limits for the fetcher.
 TIMEOUT_SECONDS = 30
 MAX_INDEX_BYTES = 128 * 1024 * 1024
@@ -109,6 +116,31 @@ def chart_cache_dir(repo: RepoPaths) -> Path:
 
 def chart_repository() -> str:
     return os.environ.get(CHART_REPOSITORY_ENV) or CHART_REPOSITORY_URL
+
+
+def _normal_url(url: str) -> str:
+    return url.strip().rstrip("/") + "/"
+
+
+def chart_mirrors() -> dict[str, str]:
+    """``$HUBGEN_CHART_MIRRORS`` as {repository URL (with a trailing '/'): mirror URL}."""
+    out: dict[str, str] = {}
+    for item in re.split(r"[\s,]+", os.environ.get(CHART_MIRRORS_ENV, "")):
+        url, sep, mirror = item.partition("=")
+        if sep and url and mirror:
+            out[_normal_url(url)] = mirror
+    return out
+
+
+def repository_for(url: str) -> str:
+    """Where to fetch the charts of the Helm repository ``url`` (a HelmRepository's ``spec.url``) from: its mirror
+    in ``$HUBGEN_CHART_MIRRORS``, ``$HUBGEN_CHART_REPOSITORY`` for the JupyterHub chart's repository, else ``url``."""
+    mirror = chart_mirrors().get(_normal_url(url))
+    if mirror:
+        return mirror
+    if _normal_url(url) == _normal_url(CHART_REPOSITORY_URL):
+        return chart_repository()
+    return url
 
 
 def offline_from_env() -> bool:
@@ -298,6 +330,7 @@ def fetch_chart(cache_dir: Path, version: str, *, repository: str | None = None,
     try:
         for name, data in files.items():
             (tmp / name).write_bytes(data)
+        (tmp / PACKAGE_FILE).write_bytes(package)
         (tmp / MARKER_FILE).write_text(json.dumps({
             "chart": chart, "version": version, "url": package_url, "digest": digest,
             "schema": SCHEMA_FILE in files, "fetched": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -353,6 +386,73 @@ def resolve_chart(cache_dir: Path, version: str, *, offline: bool) -> Chart:
         except OSError as e:
             return Chart(version, directory, unavailable=f"could not write the chart cache {cache_dir}: {e}")
     return read_chart(directory, version)
+
+
+@dataclass
+class ChartPackage:
+    """A chart version's package (``chart.tgz``) in the chart cache, for `helm template`, or why it is not there."""
+
+    chart: str
+    version: str
+    directory: Path
+    #: sha256 of the package (the index's digest when hubgen fetched it); "" when unavailable.
+    digest: str = ""
+    unavailable: str = ""
+    not_found: bool = False
+
+    @property
+    def path(self) -> Path:
+        return self.directory / PACKAGE_FILE
+
+    @property
+    def defaults(self) -> dict:
+        """The chart's ``values.yaml`` ({} when unreadable)."""
+        try:
+            data = yaml.load((self.directory / VALUES_FILE).read_bytes().decode("utf-8"), Loader=_YAML_LOADER)
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+
+def _package_digest(directory: Path) -> str | None:
+    """sha256 of the cached package when it is there and (for an entry hubgen fetched) matches the index's digest
+    recorded beside it; None otherwise."""
+    try:
+        digest = hashlib.sha256((directory / PACKAGE_FILE).read_bytes()).hexdigest()
+    except OSError:
+        return None
+    marker = _read_marker(directory)
+    if marker is not None and str(marker.get("digest", "")).lower() != digest:
+        return None
+    return digest
+
+
+def resolve_package(cache_dir: Path, chart: str, version: str, *, repository: str, offline: bool) -> ChartPackage:
+    """The package of ``chart`` ``version`` from the cache, fetched (index, digest check) from ``repository`` when
+    it is missing (or an entry was fetched by a hubgen that did not keep packages) and the network may be used."""
+    directory = chart_dir(cache_dir, version, chart)
+    digest = _package_digest(directory) if directory.is_dir() else None
+    if digest:
+        return ChartPackage(chart, version, directory, digest)
+    what = f"chart {chart} {version}"
+    if offline:
+        why = ("is in the chart cache without its package (fetched by an older hubgen)" if directory.is_dir()
+               else "is not in the chart cache")
+        return ChartPackage(chart, version, directory,
+                            unavailable=f"{what} {why} {cache_dir} and hubgen is offline")
+    try:
+        directory = fetch_chart(cache_dir, version, repository=repository, chart=chart)
+    except ChartVersionNotFound as e:
+        return ChartPackage(chart, version, directory, unavailable=str(e), not_found=True)
+    except ChartError as e:
+        return ChartPackage(chart, version, directory,
+                            unavailable=f"{what} is not in the chart cache {cache_dir} and could not be fetched: {e}")
+    except OSError as e:
+        return ChartPackage(chart, version, directory, unavailable=f"could not write the chart cache {cache_dir}: {e}")
+    digest = _package_digest(directory)
+    if not digest:
+        return ChartPackage(chart, version, directory, unavailable=f"{what}: the fetched package cannot be read")
+    return ChartPackage(chart, version, directory, digest)
 
 
 # --- merging and validating --------------------------------------------------------

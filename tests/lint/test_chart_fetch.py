@@ -77,8 +77,8 @@ def test_missing_chart_is_fetched_verified_cached_and_used(repo, invoke_hubgen, 
     [p] = problems(doc)
     assert p["code"] == "HG503" and (p["line"], p["column"]) == position(text, "imagee")
     cached = online / "jupyterhub-4.4.0"
-    assert sorted(f.name for f in cached.iterdir()) == ["Chart.yaml", "hubgen-chart.json", "values.schema.json",
-                                                        "values.yaml"]
+    assert sorted(f.name for f in cached.iterdir()) == ["Chart.yaml", "chart.tgz", "hubgen-chart.json",
+                                                        "values.schema.json", "values.yaml"]
     marker = json.loads((cached / "hubgen-chart.json").read_text())
     assert marker["version"] == "4.4.0" and marker["schema"] is True and len(marker["digest"]) == 64
 

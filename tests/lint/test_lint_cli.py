@@ -15,7 +15,7 @@ PROD = "environments/prod/environment.yaml"
 DEV = "environments/dev/environment.yaml"
 
 
-def test_committed_examples_lint_clean(repo, run_hubgen, lint_env, kubeconform_bin):
+def test_committed_examples_lint_clean(repo, run_hubgen, lint_env, kubeconform_bin, helm_bin, kustomize_bin):
     """The acceptance bar: every engine runs on both examples, zero errors and zero warnings."""
     result = run_hubgen(["--format", "json", "lint"], cwd=repo, env=lint_env)
     assert result.rc == 0, result
@@ -23,7 +23,7 @@ def test_committed_examples_lint_clean(repo, run_hubgen, lint_env, kubeconform_b
     assert doc["summary"] == {"errors": 0, "warnings": 0}, doc["problems"]
     assert doc["environments"] == ["dev", "prod"]
     engines = doc["engines"]
-    assert set(engines) == {"cfn-lint", "kubeconform", "values", "params"}
+    assert set(engines) == {"cfn-lint", "kubeconform", "values", "params", "chart"}
     assert engines["cfn-lint"]["version"] == "1.58.0"
     assert engines["kubeconform"]["version"] == "v0.7.0"
     # cfn-lint: every template x 2 regions (dev and prod deploy to different ones) + 2 environments.
@@ -33,6 +33,7 @@ def test_committed_examples_lint_clean(repo, run_hubgen, lint_env, kubeconform_b
     assert engines["kubeconform"]["units"] == 2
     assert engines["values"]["units"] == 3  # dev has one hub, prod two
     assert engines["params"]["units"] == 2
+    assert engines["chart"]["units"] == 2 and engines["chart"]["version"] == "helm v3.22.0, kustomize v5.8.2"
 
 
 def test_text_output_and_exit_code_on_errors(repo, invoke_hubgen, lint_env):

@@ -210,9 +210,9 @@ def _check_installed(venv: Path, age_recipient: str, tmp_path: Path):
         assert (repo / rel).read_bytes() == content, rel
 
     lint_env = dict(env, HUBGEN_OFFLINE="1")
-    kubeconform = REPO_ROOT / ".tools/bin/kubeconform"
-    if kubeconform.exists():
-        lint_env["HUBGEN_KUBECONFORM"] = str(kubeconform)
+    for name, var in (("kubeconform", "HUBGEN_KUBECONFORM"), ("helm", "HUBGEN_HELM"), ("kustomize", "HUBGEN_KUSTOMIZE")):
+        if (REPO_ROOT / ".tools/bin" / name).exists():
+            lint_env[var] = str(REPO_ROOT / ".tools/bin" / name)
     for args in (["validate"], ["render", "--check"], ["init", "--check"]):
         r = _hubgen(venv, lint_env, *args, cwd=repo)
         assert r.returncode == 0, (args, r.stdout, r.stderr)

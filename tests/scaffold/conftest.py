@@ -47,14 +47,14 @@ def sops_repo(repo: Path, age_key: tuple[str, Path]) -> Path:
 
 @pytest.fixture(scope="session")
 def engine_env(tmp_path_factory) -> dict[str, str]:
-    """Environment for `hubgen lint` and the pre-commit hooks: offline, the JupyterHub chart fetched into a
+    """Environment for `hubgen lint` and the pre-commit hooks: offline, the charts hubgen renders fetched into a
     session chart cache from a local Helm repository (tests/charts.py), one lint cache for the session,
     the pinned kubeconform."""
-    from tests.charts import fetched_chart_cache, reference_dir
+    from tests.charts import fetched_chart_caches, reference_dir, rendered_charts
 
     charts = tmp_path_factory.mktemp("charts") / "cache"
-    if (reference_dir() / "charts" / "jupyterhub-4.4.0").is_dir():
-        fetched_chart_cache(charts)
+    if all((reference_dir() / "charts" / f"{n}-{v}").is_dir() for n, v in rendered_charts()):
+        fetched_chart_caches(charts)
     env = {"HUBGEN_OFFLINE": "1", "HUBGEN_CACHE_DIR": str(tmp_path_factory.mktemp("hubgen-cache")),
            "HUBGEN_CHART_CACHE": str(charts), "HUBGEN_TOOLS_BIN": str(ROOT / ".tools" / "bin")}
     kubeconform = ROOT / ".tools" / "bin" / "kubeconform"
