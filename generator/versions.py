@@ -118,6 +118,10 @@ ENGINE_PINS = {
     "source-controller": {"github.com/fluxcd/pkg/artifact": "v0.18.1"},
 }
 
+#: The engines `hubgen lint` runs (its chart engine: helm template, kustomize build); the others serve the
+#: end-to-end suite. The pull-request workflow's check job builds only these.
+LINT_ENGINES = ("helm", "kustomize")
+
 #: Python tools that run in their own virtual environment (their pins clash with hubgen's own:
 #: checkov 3.3.30 requires boto3<1.36), installed by scripts/checkov.sh into .tools/.
 CHECKOV_VERSION = "3.3.30"
@@ -135,13 +139,15 @@ def _main(argv: list[str]) -> int:
         for module, version in FLUX_CONTROLLERS.items():
             print(f"{module}@{version}")
         return 0
-    if argv[1:] == ["engines"]:
+    if argv[1:] in (["engines"], ["lint-engines"]):
         # One line per engine: name recipe module version package pins (pins: module@version,... or -).
         for name, (recipe, module, version, package) in ENGINES.items():
+            if argv[1] == "lint-engines" and name not in LINT_ENGINES:
+                continue
             pins = ",".join(f"{m}@{v}" for m, v in ENGINE_PINS.get(name, {}).items()) or "-"
             print(f"{name} {recipe} {module} {version} {package} {pins}")
         return 0
-    print("usage: versions.py go-tools|flux-modules|engines|chart-version", file=sys.stderr)
+    print("usage: versions.py go-tools|flux-modules|engines|lint-engines|chart-version", file=sys.stderr)
     return 2
 
 

@@ -33,6 +33,7 @@ COMMANDS: dict[str, list[str]] = {
     "new": ["qa", "--from", "dev", "--no-input", "--no-render", "--no-secrets"],
     "init": ["--check"],
     "upgrade": ["--check"],
+    "verify": ["nope"],  # an unknown environment: a usage error, before any cluster is reached
     "schema": [],
     "checks": [],
     "hook all": ["environments/dev/environment.yaml", "--skip", "cfn-lint,kubeconform"],  # the engines: elsewhere
