@@ -193,3 +193,17 @@ def tree_state_fixture() -> Callable[[Path], dict[str, tuple[str, int]]]:
 @pytest.fixture(name="tree_hashes")
 def tree_hashes_fixture() -> Callable[[Path], dict[str, str]]:
     return tree_hashes
+
+
+@pytest.fixture(scope="session")
+def kubeconform_bin() -> Path:
+    """The pinned kubeconform binary; skips without it, fails under CI=true (it must be installed there)."""
+    from generator.engines.kubeconform import find_kubeconform
+
+    binary = find_kubeconform(REPO_ROOT)
+    if binary is None:
+        message = "kubeconform not found (HUBGEN_KUBECONFORM, .tools/bin, PATH); run `bash .ci/install-tools`"
+        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return binary

@@ -6,6 +6,7 @@ from generator import codes
 from generator.checks import EnvContext, EnvironmentCheck, register
 from generator.model import Principal
 from generator.render.values import Override, owned_overrides
+from generator.tree import MISSING, get_path
 
 
 def _first_duplicates(values):
@@ -117,20 +118,12 @@ class AuthSettingsForAuthenticator(EnvironmentCheck):
         for i, hub in enumerate(env.spec["hubs"]):
             auth = hub["auth"]
             for path, meant_for, what in AUTH_SETTINGS:
-                if auth["type"] != meant_for and _has(auth, path):
+                if auth["type"] != meant_for and get_path(auth, path) is not MISSING:
                     key = "auth." + ".".join(path)
                     yield env.problem(self.code, f"hub '{hub['name']}' uses the {auth['type']} authenticator, but "
                                       f"`{key}` ({what}) means something only to {meant_for}; {auth['type']} would "
                                       "ignore it", ("hubs", i, "auth", *path), key=True,
                                       hint=f"Remove `{key}`, or set `auth.type: {meant_for}`.")
-
-
-def _has(data: dict, path: tuple) -> bool:
-    for key in path:
-        if not isinstance(data, dict) or key not in data:
-            return False
-        data = data[key]
-    return True
 
 
 @register

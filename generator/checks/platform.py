@@ -18,6 +18,7 @@ from generator.platform import eks_versions, instance_types, nodes
 from generator.platform.instance_types import InstanceType
 from generator.problems import Problem, Severity
 from generator.render.values import OWNED_VALUES
+from generator.tree import get_path
 
 VERSION = ("cluster", "kubernetesVersion")
 GROUPS = ("cluster", "nodeGroups")
@@ -518,17 +519,9 @@ def _storage_classes_used(hub: Hub) -> Iterator[tuple[tuple, str, str]]:
     for path, what in VALUE_STORAGE_CLASSES:
         if path in OWNED_VALUES:
             continue  # the raw values may not set it (HG218)
-        value = _dig(hub.values, path)
+        value = get_path(hub.values, path, None)
         if isinstance(value, str) and value:
             yield ("values", *path), value, what
-
-
-def _dig(data, path: tuple):
-    for key in path:
-        if not isinstance(data, dict) or key not in data:
-            return None
-        data = data[key]
-    return data
 
 
 @register

@@ -7,7 +7,6 @@ a missing binary fails the run (install it with `bash .ci/install-tools`).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from pathlib import Path
@@ -24,21 +23,6 @@ from generator.versions import KUBERNETES_SCHEMA_VERSION
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENV = "dev"
 HUBS = f"environments/{ENV}/hubs"
-
-
-def _ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-@pytest.fixture(scope="session")
-def kubeconform_bin() -> Path:
-    binary = find_kubeconform(REPO_ROOT)
-    if binary is None:
-        message = "kubeconform not found (HUBGEN_KUBECONFORM, .tools/bin, PATH); run `bash .ci/install-tools`"
-        if _ci():
-            pytest.fail(message)
-        pytest.skip(message)
-    return binary
 
 
 @pytest.fixture(scope="session")

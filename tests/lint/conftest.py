@@ -29,17 +29,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CHART_VERSION = "4.4.0"
 
 
-@pytest.fixture(scope="session")
-def kubeconform_bin() -> Path:
-    binary = find_kubeconform(REPO_ROOT)
-    if binary is None:
-        message = "kubeconform not found (HUBGEN_KUBECONFORM, .tools/bin, PATH); run `bash .ci/install-tools`"
-        if ci():
-            pytest.fail(message)
-        pytest.skip(message)
-    return binary
-
-
 def _engine(name: str, var: str) -> Path:
     binary = find_tool(name, var, REPO_ROOT)
     if binary is None:

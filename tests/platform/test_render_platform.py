@@ -21,7 +21,7 @@ from generator import paths, versions
 from generator.artifacts import Kind
 from generator.engines import kube_version
 from generator.engines.chart_values import fetch_chart, helm_merge, resolve_chart
-from generator.engines.kubeconform import check_manifests, find_kubeconform
+from generator.engines.kubeconform import check_manifests
 from generator.model import Environment
 from generator.paths import RepoPaths
 from generator.platform import nodes
@@ -31,7 +31,7 @@ from generator.render.common import HEADER_MARK, hand_edited
 from generator.render.values import owned_overrides, release_values
 from generator.validate.environments import validate
 
-from tests.charts import ci, helm_repository, package, reference_chart
+from tests.charts import helm_repository, package, reference_chart
 from tests.core.specs import REPO_ROOT, position, replace_once
 
 ENVS = ("dev", "prod")
@@ -323,17 +323,6 @@ def test_aws_auth_is_rendered_exactly_when_the_cluster_reads_it(models):
 
 
 # --- kubeconform, per environment version ----------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def kubeconform_bin() -> Path:
-    binary = find_kubeconform(REPO_ROOT)
-    if binary is None:
-        message = "kubeconform not found (HUBGEN_KUBECONFORM, .tools/bin, PATH); run `bash .ci/install-tools`"
-        if ci():
-            pytest.fail(message)
-        pytest.skip(message)
-    return binary
-
 
 @pytest.fixture(scope="module")
 def schema_cache(tmp_path_factory) -> Path:
