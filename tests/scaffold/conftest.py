@@ -53,9 +53,11 @@ def engine_env(tmp_path_factory) -> dict[str, str]:
     from tests.charts import fetched_chart_caches, reference_dir, rendered_charts
 
     charts = tmp_path_factory.mktemp("charts") / "cache"
-    if all((reference_dir() / "charts" / f"{n}-{v}").is_dir() for n, v in rendered_charts()):
+    fetched = all((reference_dir() / "charts" / f"{n}-{v}").is_dir() for n, v in rendered_charts())
+    if fetched:
         fetched_chart_caches(charts)
     env = {"HUBGEN_OFFLINE": "1", "HUBGEN_CACHE_DIR": str(tmp_path_factory.mktemp("hubgen-cache")),
+           "HUBGEN_CHARTS_FETCHED": "1" if fetched else "0",
            "HUBGEN_CHART_CACHE": str(charts), "HUBGEN_TOOLS_BIN": str(ROOT / ".tools" / "bin")}
     kubeconform = ROOT / ".tools" / "bin" / "kubeconform"
     if kubeconform.is_file():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -68,7 +69,11 @@ def test_new_repository_passes_validate_render_lint_and_pre_commit(hubgen, hubge
     if hubgen_fast(["lint", "--help"]).rc == 0:  # `hubgen lint` is part of this hubgen
         r = hubgen(["lint"], cwd=made, env=engine_env)
         assert r.rc == 0, r
-        assert "no problems" in r.stdout, r
+        if engine_env["HUBGEN_CHARTS_FETCHED"] == "1":
+            assert "no problems" in r.stdout, r
+        else:  # no reference charts beside the repository (a user's clone): the chart engines say so, only
+            codes = re.findall(r": (error|warning) (HG\d{3}) ", r.stdout)
+            assert codes and set(codes) == {("warning", "HG504")}, r
     if not (made / ".pre-commit-config.yaml").exists():
         return  # this hubgen ships no hook configuration
     pre_commit = ROOT / ".venv" / "bin" / "pre-commit"
