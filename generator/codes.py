@@ -14,6 +14,8 @@ Numbering (like cfn-lint's rule ids, stable forever once released):
 * HG4xx  generated files out of date (drift)
 * HG5xx  external engines (cfn-lint, kubeconform, chart values schema, template parameters)
 * HG6xx  deploying a stack (CloudFormation change sets and stack operations)
+* HG7xx  the running cluster (hubgen verify)
+* HG8xx  version bumps (hubgen bump)
 """
 
 from __future__ import annotations
@@ -352,6 +354,42 @@ HG245 = _code("HG245", E, "Operators on a CONFIG_MAP cluster",
               "through aws-auth by hand (hubgen does not render namespace-scoped RBAC).",
               "Hub operators get namespace-scoped EKS access policies, which are access entries; a cluster in "
               "CONFIG_MAP mode has none (EKS refuses them), so the operators would have no access at all.")
+HG246 = _code("HG246", E, "Allocation tag not in `tags`",
+              "Add the tag under `tags` (with its value), or remove the key from `costs.allocationTags`.",
+              "`costs.allocationTags` names the stack tags that also go on what the stack creates indirectly (the "
+              "node groups' instances, root volumes and network interfaces) and on user volumes; their values come "
+              "from `tags`. A key that `tags` does not have has no value to put there (docs/costs.md).")
+HG247 = _code("HG247", E, "Too many tags for the allocation tag slots",
+              "List at most eight keys of `tags` in `costs.allocationTags` (those your cost reports group by).",
+              "Without `costs.allocationTags` every key of `tags` is an allocation tag, and the cluster template "
+              "carries them to instances, volumes and network interfaces in eight fixed parameter slots "
+              "(CloudFormation cannot loop over a list). With more than eight tags, choose which ones; the others "
+              "still reach every resource CloudFormation creates as stack tags (docs/costs.md).")
+HG248 = _code("HG248", E, "Budget without a subscriber",
+              "Add `emails` (up to three addresses) or `snsTopicArn` to `costs.budget`.",
+              "An AWS Budget notification needs at least one subscriber: AWS Budgets refuses a notification "
+              "without one, so the stack update would fail. The budget notifies `emails` and `snsTopicArn` "
+              "(docs/costs.md).")
+HG250 = _code("HG250", E, "Two notifiers read the same Secret value",
+              "Give `notifications.slack.secret` and `notifications.webhook.secret` different names.",
+              "The Slack and the webhook notifier both read key `address` of the Secret they name in flux-system; "
+              "with the same `secret` they read the same value, so both would post to one address (Slack's "
+              "formatted messages to a generic webhook, or generic JSON to Slack) and the other one nowhere.")
+HG251 = _code("HG251", E, "Notifier Secret is one Flux itself uses",
+              "Name another Secret in `notifications.<kind>.secret` (the defaults: github-commit-status, "
+              "slack-webhook, notifications-webhook).",
+              "Notifier Secrets live in flux-system, beside the Secrets Flux itself reads there: `flux-system` (the "
+              "git credentials `flux bootstrap` creates for the GitRepository) and `sops-age` (the age key "
+              "kustomize-controller decrypts with). A notifier Secret of the same name, applied by "
+              "`<env>-secrets`, would replace it: Flux could no longer fetch the repository or decrypt any secret, "
+              "and could not apply the fix either.")
+HG252 = _code("HG252", W, "Environments report to different GitHub repositories",
+              "Set the same `notifications.github.repository` in every environment: the repository their files are "
+              "in, which Flux fetches.",
+              "Every environment of this repository is applied from the same git repository, so the commit Flux "
+              "applied exists only there; a github notifier naming another repository sets statuses on a commit "
+              "that repository does not have, and GitHub refuses them (notification-controller logs the error, "
+              "nobody sees a status).")
 
 # --- HG3xx: secrets and security --------------------------------------------
 HG301 = _code("HG301", E, "Plaintext secret in spec",
@@ -367,8 +405,8 @@ HG304 = _code("HG304", E, "Secret file not encrypted",
               "Encrypt it: `sops --encrypt --in-place <file>` (or create it with `hubgen secrets create`).",
               "A manifest under `environments/<env>/secrets/` lacks sops metadata, has plain-text values under `data`/`stringData` (edited without sops), has sops metadata without a key or MAC, or keeps something secret-looking outside `data`/`stringData` (which sops leaves readable). Flux applies everything in that folder, so every file there must be encrypted. Checked from the YAML structure: no sops binary or key needed.")
 HG305 = _code("HG305", E, "Referenced secret missing",
-              "Create it with `hubgen secrets create <env> <hub>`.",
-              "A hub references a Secret (`auth.passwordSecret`, `auth.oauth.clientSecret`) that no file under `environments/<env>/secrets/` defines in the hub's namespace, or that lacks the referenced key. Names, namespaces and keys stay readable in sops files, so this is checked without decrypting.")
+              "Create it with `hubgen secrets create <env> <hub>` (a notifier's: `hubgen secrets create <env> --notifications`).",
+              "A hub references a Secret (`auth.passwordSecret`, `auth.oauth.clientSecret`), or a notifier (`notifications.<kind>.secret`, in flux-system), that no file under `environments/<env>/secrets/` defines in that namespace, or that lacks the referenced key. Names, namespaces and keys stay readable in sops files, so this is checked without decrypting.")
 HG306 = _code("HG306", E, "Secret file malformed",
               "Keep one or more Kubernetes Secrets per file, encrypted by sops with `encrypted_regex: ^(data|stringData)$`.",
               "A file under `environments/<env>/secrets/` cannot be read (not UTF-8, not YAML, anchors/aliases, a symbolic link, over 1 MiB), a document is not a mapping, or sops encrypted the metadata too (no `encrypted_regex`), so neither reviewers nor hubgen can see which Secret it is.")
@@ -579,6 +617,34 @@ HG707 = _code("HG707", E, "Cluster unreachable",
               "credentials; `kubectl version` should work with the same file.",
               "`hubgen verify` could not use the kubeconfig (missing, unreadable, an unknown context, a credential "
               "plugin that failed) or the cluster refused or did not answer its requests, so nothing was checked.")
+
+# --- HG8xx: version bumps (`hubgen bump`) ---------------------------------------------------------------------
+HG801 = _code("HG801", E, "Chart repository index unreadable",
+              "Check that this machine reaches the chart repository, or read its index from a mirror "
+              "(HUBGEN_CHART_REPOSITORY for the JupyterHub chart, HUBGEN_CHART_MIRRORS='URL=MIRROR' for any); "
+              "`--only kubernetes --only images` bumps the rest without it.",
+              "`hubgen bump` could not read the `index.yaml` of a chart's Helm repository (unreachable, an HTTP "
+              "error, not a Helm repository index, or no such chart in it), so it cannot say which versions exist. "
+              "Nothing is written and the exit code is 2.")
+HG802 = _code("HG802", E, "Image tag list unusable",
+              "Give `--image-tags` a readable UTF-8 file with one `repository:tag` per line (`#` comments and blank "
+              "lines allowed).",
+              "A file given with `--image-tags` cannot be read, or one of its lines is no image reference "
+              "(`repository:tag`, a repository as the spec's `image.name` accepts it and a tag as `image.tag` "
+              "does). Nothing is written and the exit code is 2.")
+HG803 = _code("HG803", E, "Spec cannot be rewritten safely",
+              "Write the version in the block style (`key: value` lines) and run `hubgen bump` again, or edit it by "
+              "hand.",
+              "`hubgen bump` edits a spec's text in place, keeping comments and formatting, and writes the result "
+              "only if it loads to exactly the spec with the new versions. This spec's version is written in a form "
+              "it cannot edit (a block scalar, a part that is not a mapping), or the edit would have meant "
+              "something else; the environment is not bumped.")
+HG804 = _code("HG804", W, "Newer version available",
+              "Run `hubgen bump` (or let the scheduled bump workflow open its pull request), review the upgrade "
+              "notes it lists, merge.",
+              "`hubgen bump --check` found a newer version of something the spec pins: a chart in its Helm "
+              "repository, the next EKS Kubernetes version in hubgen's calendar, or an image tag in a list given "
+              "with `--image-tags`.")
 
 def get(code_id: str) -> Code:
     return CODES[code_id]

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from generator import versions
+
 DEFAULT_CULL_TIMEOUT = 3600
 DEFAULT_CULL_EVERY = 600
 DEFAULT_DECRYPTION = "kms"  # spec secrets.provider
@@ -99,6 +101,10 @@ class Cluster:
     authentication_mode: str = DEFAULT_AUTHENTICATION_MODE
     storage_classes: tuple[StorageClass, ...] = ()
     autoscaler: bool = True
+    #: Versions of the platform charts (spec `cluster.autoscaler.chart`, `cluster.nvidiaDevicePlugin.chart`;
+    #: default hubgen's pins in generator.versions).
+    autoscaler_chart_version: str = versions.CLUSTER_AUTOSCALER_CHART.version
+    device_plugin_chart_version: str = versions.NVIDIA_DEVICE_PLUGIN_CHART.version
 
     @property
     def core_group(self) -> NodeGroup:
@@ -232,6 +238,50 @@ class Hub:
         return tuple(refs)
 
 
+#: Notification providers (spec ``notifications.<kind>``), in the order they are rendered.
+NOTIFIER_KINDS = ("github", "slack", "webhook")
+#: The key of the provider's Secret each kind reads (notification-controller's convention).
+NOTIFIER_SECRET_KEYS = {"github": "token", "slack": "address", "webhook": "address"}
+NOTIFIER_DEFAULT_SECRETS = {"github": "github-commit-status", "slack": "slack-webhook",
+                            "webhook": "notifications-webhook"}
+DEFAULT_NOTIFIER_SEVERITY = "error"
+
+
+@dataclass(frozen=True)
+class Notifier:
+    """Where Flux reports an environment's events: one notification-controller Provider (and its Alert).
+
+    ``kind`` is one of NOTIFIER_KINDS; ``secret`` names the Secret in flux-system holding the credential
+    (key NOTIFIER_SECRET_KEYS[kind]); ``address`` is the repository (github); ``channel`` the Slack channel.
+    A GitHub commit status needs every event (``severity`` "info"): success is an info event."""
+
+    kind: str
+    secret: str
+    severity: str
+    address: str | None = None
+    channel: str | None = None
+
+    @property
+    def secret_key(self) -> str:
+        return NOTIFIER_SECRET_KEYS[self.kind]
+
+
+DEFAULT_BUDGET_ALERTS = (80, 100)
+#: Tag keys the spec's `tags` may have before `costs.allocationTags` must choose (slots in the template).
+MAX_ALLOCATION_TAGS = 8
+
+
+@dataclass(frozen=True)
+class Budget:
+    """An AWS Budget of the environment's monthly cost in USD (spec ``costs.budget``)."""
+
+    monthly_limit: float
+    alert_at: tuple[int, ...] = DEFAULT_BUDGET_ALERTS
+    forecast: bool = True
+    emails: tuple[str, ...] = ()
+    sns_topic_arn: str | None = None
+
+
 @dataclass(frozen=True)
 class Environment:
     name: str
@@ -246,6 +296,17 @@ class Environment:
     #: How Flux decrypts the environment's sops files: "kms" (the kustomize-controller's AWS
     #: identity) or "age" (the private key in the flux-system/sops-age Secret).
     secrets_provider: str = DEFAULT_DECRYPTION
+    notifiers: tuple[Notifier, ...] = ()
+    #: Spec tag keys that also go on instances, their volumes and network interfaces, and user volumes
+    #: (`costs.allocationTags`; default every key of `tags`). HG247 refuses more than MAX_ALLOCATION_TAGS.
+    allocation_tag_keys: tuple[str, ...] = ()
+    budget: Budget | None = None
+
+    @property
+    def allocation_tags(self) -> tuple[tuple[str, str], ...]:
+        """The (key, value) pairs of allocation_tag_keys, in the order the spec names them."""
+        values = dict(self.tags)
+        return tuple((k, values[k]) for k in self.allocation_tag_keys if k in values)
 
     @property
     def partition(self) -> str:
@@ -316,6 +377,30 @@ def _profile(p: dict[str, Any]) -> Profile:
     )
 
 
+def _notifiers(n: dict[str, Any]) -> tuple[Notifier, ...]:
+    out = []
+    for kind in NOTIFIER_KINDS:
+        if kind not in n:
+            continue
+        d = n[kind]
+        severity = "info" if kind == "github" else d.get("severity", DEFAULT_NOTIFIER_SEVERITY)
+        out.append(Notifier(kind, d.get("secret", NOTIFIER_DEFAULT_SECRETS[kind]), severity,
+                            address=d.get("repository"), channel=d.get("channel")))
+    return tuple(out)
+
+
+def _budget(b: dict[str, Any] | None) -> Budget | None:
+    if b is None:
+        return None
+    return Budget(
+        monthly_limit=float(b["monthlyLimit"]),
+        alert_at=tuple(int(x) for x in b.get("alertAt", DEFAULT_BUDGET_ALERTS)),
+        forecast=bool(b.get("forecast", True)),
+        emails=tuple(b.get("emails", ())),
+        sns_topic_arn=b.get("snsTopicArn"),
+    )
+
+
 def build(spec: dict[str, Any]) -> Environment:
     """Build the model from a spec that passed schema validation."""
     c = spec["cluster"]
@@ -336,6 +421,10 @@ def build(spec: dict[str, Any]) -> Environment:
             for sc in c.get("storage", {}).get("classes", DEFAULT_STORAGE_CLASSES)
         ),
         autoscaler=bool(c.get("autoscaler", {}).get("enabled", True)),
+        autoscaler_chart_version=c.get("autoscaler", {}).get("chart", {}).get(
+            "version", versions.CLUSTER_AUTOSCALER_CHART.version),
+        device_plugin_chart_version=c.get("nvidiaDevicePlugin", {}).get("chart", {}).get(
+            "version", versions.NVIDIA_DEVICE_PLUGIN_CHART.version),
     )
     hubs = []
     for h in spec["hubs"]:
@@ -404,4 +493,7 @@ def build(spec: dict[str, Any]) -> Environment:
         hubs=tuple(hubs),
         description=spec.get("description", ""),
         secrets_provider=spec.get("secrets", {}).get("provider", DEFAULT_DECRYPTION),
+        notifiers=_notifiers(spec.get("notifications", {})),
+        allocation_tag_keys=tuple(spec.get("costs", {}).get("allocationTags", sorted(spec.get("tags", {})))),
+        budget=_budget(spec.get("costs", {}).get("budget")),
     )

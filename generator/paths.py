@@ -173,6 +173,18 @@ class EnvPaths:
         return f"{self.cluster_dir}/namespaces.yaml"
 
     @property
+    def notifications(self) -> str:
+        """notification-controller Providers and Alerts (spec `notifications`). In cluster/ so the bootstrap
+        Kustomization applies them first: they then report on every other Kustomization, also the first
+        reconciliation of a new cluster and a Kustomization that never becomes Ready."""
+        return f"{self.cluster_dir}/notifications.yaml"
+
+    @property
+    def notifications_secret(self) -> str:
+        """The sops-encrypted Secrets (namespace flux-system) the notifiers read: tokens and webhook URLs."""
+        return f"{self.secrets_dir}/notifications.secret.yaml"
+
+    @property
     def storage_classes(self) -> str:
         return f"{self.platform_dir}/storageclasses.yaml"
 

@@ -108,7 +108,7 @@ ENGINES = {
     "flux": ("copy", "github.com/fluxcd/flux2/v2", "v2.9.5", "cmd/flux"),
     **{module.rsplit("/", 1)[1]: ("copy", module, FLUX_CONTROLLERS[module], ".")
        for module in ("github.com/fluxcd/source-controller", "github.com/fluxcd/kustomize-controller",
-                      "github.com/fluxcd/helm-controller")},
+                      "github.com/fluxcd/helm-controller", "github.com/fluxcd/notification-controller")},
 }
 
 #: Modules an engine's build pins (as ``replace`` directives) away from what its go.mod asks for:

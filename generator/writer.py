@@ -258,3 +258,25 @@ def describe_os_error(repo: RepoPaths, e: OSError, *, partly: bool = False) -> s
     if e.errno in (errno.EACCES, errno.EPERM):
         return f"cannot write{where}: {e.strerror}; {outcome}"
     return f"{e.strerror or e}{where}; {outcome}"
+
+
+def write_specs(repo: RepoPaths, edits: list[tuple[str, bytes | None, bytes]], command: str) -> list[str]:
+    """Write spec edits (repository path, the bytes read, the new bytes) for ``command`` (`hubgen upgrade`,
+    `hubgen bump`): all staged, then renamed, each atomically, confined to exactly those files. A spec whose bytes
+    changed since it was read is not overwritten (WriteError, nothing written). Call with the repository lock
+    held. Returns the paths written."""
+    writes = {path: new for path, _old, new in edits}
+    if not writes:
+        return []
+    try:
+        for path, old, _new in edits:
+            if read_file(repo.root, path) != old:
+                raise WriteError(f"{path} changed while {command} ran; nothing was written: run it again")
+        Confined(repo.root, writes.__contains__, what=command).write_all(writes)
+    except Refused as e:
+        raise WriteError(f"{e}; nothing was written") from e
+    except PartlyWritten as e:
+        raise WriteError(describe_os_error(repo, e.error, partly=True).replace("`hubgen render`", f"`{command}`")) from e
+    except OSError as e:
+        raise WriteError(describe_os_error(repo, e).replace("nothing was changed", "nothing was written")) from e
+    return sorted(writes)

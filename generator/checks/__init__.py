@@ -91,6 +91,6 @@ def register(cls):
 
 def all_checks() -> list:
     # Importing the modules registers their checks.
-    from generator.checks import cluster, extra, hubs, platform, repository, secrets  # noqa: F401
+    from generator.checks import cluster, costs, extra, hubs, notifications, platform, repository, secrets  # noqa: F401
 
     return [*ENVIRONMENT_CHECKS, *REPOSITORY_CHECKS]

@@ -213,6 +213,15 @@ class StaticAwsCredentials(EnvironmentCheck):
                                    "the role's trust policy trusts the stack output OIDCProviderArn.")
 
 
+def _names_a_secret(path: tuple, spec: dict) -> bool:
+    """Whether ``path`` is a notifier's ``secret`` holding a name (of a Secret in flux-system), not a value: the
+    key-name rule does not apply there, the value-shape rules (a token pasted in by mistake) still do."""
+    if len(path) != 3 or path[0] != "notifications" or path[2] != "secret":
+        return False
+    value = (spec.get("notifications", {}).get(path[1]) or {}).get("secret")
+    return isinstance(value, str) and value_secret_kind(value) is None
+
+
 @register
 class PlaintextSecrets(EnvironmentCheck):
     code = codes.HG301
@@ -222,6 +231,8 @@ class PlaintextSecrets(EnvironmentCheck):
         for path, reason in find_secrets(env.spec):
             if any(path[:len(a)] == a for a in aws):
                 continue  # reported as HG302 with the IRSA hint
+            if _names_a_secret(path, env.spec):
+                continue  # a Secret's name, unless the value itself looks like a credential
             yield env.problem(self.code, f"{_describe(path)}: {reason}; secrets never live in the spec", path)
 
 
@@ -233,7 +244,7 @@ def _secret_file_problems(env: EnvContext) -> list:
     from generator.secrets.inventory import inventory, requirement_problems
 
     inv = inventory(env.root, env.model)
-    return inv.file_problems + requirement_problems(inv, env.loaded.locate, env.paths.spec)
+    return inv.file_problems + requirement_problems(inv, env.loaded.locate, env.paths.spec, env.loaded.locate_key)
 
 
 @register

@@ -12,7 +12,7 @@ import only typer at their top: each command imports what it uses when it runs, 
 from __future__ import annotations
 
 from generator.cli import (  # noqa: F401, I001
-    scaffold, validate, upgrade, render, lint, plan, deploy, verify, schema, secrets, hooks,
+    scaffold, validate, upgrade, render, lint, plan, bump, deploy, verify, destroy, schema, secrets, hooks,
 )
 from generator.cli.base import app
 

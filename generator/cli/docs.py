@@ -24,6 +24,8 @@ SYNOPSIS_OPTIONS: dict[str, tuple[str, ...]] = {
     "render": ("--check",),
     "deploy": ("--dry-run",),
     "verify": ("--kubeconfig",),
+    "destroy": ("--plan",),
+    "bump": ("--check",),
     "checks": ("--markdown",),
 }
 #: The page documenting a command (or a command group).
@@ -35,6 +37,8 @@ DOCS: dict[str, str] = {
     "plan": "docs/workflow.md",
     "deploy": "docs/deploy.md",
     "verify": "docs/e2e.md",
+    "destroy": "docs/teardown.md",
+    "bump": "docs/bump.md",
     "checks": "docs/checks.md",
     "secrets": "docs/secrets.md",  # pragma: allowlist secret
     "hook": "docs/workflow.md",

@@ -57,7 +57,8 @@ def _spec_result(repo: RepoPaths, name: str) -> EnvResult:
 
 
 def _read_supplied(reqs: list[Requirement], from_stdin: bool) -> dict[tuple[str, str], str]:
-    """Values a person must supply (OAuth client secrets): one line each from stdin, or a hidden prompt."""
+    """Values a person must supply (OAuth client secrets, notifier tokens and webhook URLs): one line each from
+    stdin, or a hidden prompt."""
     out: dict[tuple[str, str], str] = {}
     if not reqs:
         return out
@@ -86,16 +87,23 @@ def create_command(
     ctx: typer.Context,
     environment: str = typer.Argument(..., help="Environment name (folder under environments/).",
                                       autocompletion=complete_environments),
-    hub: str = typer.Argument(..., help="Hub whose Secret(s) to write (hubs[].name in the spec)."),
+    hub: Optional[str] = typer.Argument(None, help="Hub whose Secret(s) to write (hubs[].name in the spec)."),
+    notifications: bool = typer.Option(False, "--notifications",
+                                       help="Write the notifiers' Secrets (spec `notifications`: GitHub token, "
+                                            "Slack/webhook URLs) to secrets/notifications.secret.yaml instead of "
+                                            "a hub's."),
     force: bool = typer.Option(False, "--force", help="Replace an existing secret file (rotates its values)."),
     from_stdin: bool = typer.Option(False, "--from-stdin",
-                                    help="Read values that cannot be generated (OAuth client secrets) from "
-                                         "standard input, one per line, instead of a hidden prompt."),
+                                    help="Read values that cannot be generated (OAuth client secrets, notifier "
+                                         "tokens and URLs) from standard input, one per line (in the spec's "
+                                         "order), instead of a hidden prompt."),
 ) -> None:
-    """Write environments/<env>/secrets/<hub>.secret.yaml, sops-encrypted with the .sops.yaml rules.
+    """Write environments/<env>/secrets/<hub>.secret.yaml (or, with --notifications, notifications.secret.yaml),
+    sops-encrypted with the .sops.yaml rules.
 
-    Dummy-login passwords get a fresh random value (32 random bytes); OAuth client secrets are read from a
-    hidden prompt or --from-stdin, never generated. No value is ever printed or written unencrypted.
+    Dummy-login passwords get a fresh random value (32 random bytes); OAuth client secrets, GitHub tokens and
+    webhook URLs are read from a hidden prompt or --from-stdin, never generated. No value is ever printed or
+    written unencrypted.
     """
     from generator.output import console, escape, report
     from generator.safefs import Refused
@@ -111,13 +119,8 @@ def create_command(
         report(result.problems, st.format.value, command="secrets create", environments=[name], quiet=st.quiet)
         typer.echo(f"hubgen: error: fix {repo.env(name).spec} first; nothing was written", err=True)
         raise typer.Exit(EXIT_PROBLEMS)
-    model = result.context.model
-    hubs = [h.name for h in model.hubs]
-    if hub not in hubs:
-        usage_error(f"environment '{name}' has no hub '{hub}' (hubs: {', '.join(hubs)})")
-    reqs = [r for r in requirements(model) if r.hub == hub]
-    if not reqs:
-        usage_error(f"hub '{hub}' of environment '{name}' references no Secret (nothing to create)")
+    reqs = _create_requirements(name, requirements(result.context.model), [h.name for h in result.context.model.hubs],
+                                hub, notifications)
     target_rel = reqs[0].file
     target = repo.abs(target_rel)
     replacing = target.exists() or target.is_symlink()
@@ -161,6 +164,24 @@ def create_command(
     raise typer.Exit(EXIT_OK)
 
 
+def _create_requirements(env: str, reqs: list[Requirement], hubs: list[str], hub: str | None,
+                         notifications: bool) -> list[Requirement]:
+    """What `create` writes: one hub's Secrets, or (--notifications) the notifiers'; usage errors otherwise."""
+    if notifications == (hub is not None):
+        usage_error("name a HUB, or pass --notifications for the notifiers' Secrets (not both)")
+    if notifications:
+        chosen = [r for r in reqs if r.notifier]
+        if not chosen:
+            usage_error(f"environment '{env}' has no notifiers (spec `notifications`): nothing to create")
+        return chosen
+    if hub not in hubs:
+        usage_error(f"environment '{env}' has no hub '{hub}' (hubs: {', '.join(hubs)})")
+    chosen = [r for r in reqs if not r.notifier and r.hub == hub]
+    if not chosen:
+        usage_error(f"hub '{hub}' of environment '{env}' references no Secret (nothing to create)")
+    return chosen
+
+
 # --- list --------------------------------------------------------------------------------------------------------
 
 
@@ -176,7 +197,8 @@ def _inventories(repo: RepoPaths, names: list[str]) -> tuple[dict[str, Inventory
             continue
         invs[n] = inventory(repo.root, result.context.model)
         problems.extend(invs[n].file_problems)
-        problems.extend(requirement_problems(invs[n], result.context.loaded.locate, repo.env(n).spec))
+        problems.extend(requirement_problems(invs[n], result.context.loaded.locate, repo.env(n).spec,
+                                            result.context.loaded.locate_key))
     return invs, problems
 
 
@@ -209,12 +231,13 @@ def list_command(
                 state_ = "file-problem"
             if s.file:
                 referenced.add(s.file)
-            rows.append({"environment": n, "hub": r.hub, "secret": r.ref, "key": r.key, "purpose": r.purpose,
+            rows.append({"environment": n, "hub": r.hub or f"({r.notifier} notifier)", "notifier": r.notifier,
+                         "secret": r.ref, "key": r.key, "purpose": r.purpose,
                          "file": s.file or r.file, "state": state_, "detail": s.detail})
         for f in inv.files:
             if f.path not in referenced:
-                rows.append({"environment": n, "hub": "", "secret": ", ".join(d.describe() for d in f.docs) or "-",
-                             "key": "", "purpose": "not referenced by any hub", "file": f.path,
+                rows.append({"environment": n, "hub": "", "notifier": "", "secret": ", ".join(d.describe() for d in f.docs) or "-",
+                             "key": "", "purpose": "not referenced by any hub or notifier", "file": f.path,
                              "state": "unreferenced" if file_state.get(f.path) is not False else "file-problem",
                              "detail": ""})
     if st.format is Format.json:
@@ -315,7 +338,8 @@ def check_problems(repo: RepoPaths, envs: list[str], files: list[str],
             continue
         inv = inventory(repo.root, result.context.model)
         problems.extend(inv.file_problems)
-        problems.extend(requirement_problems(inv, result.context.loaded.locate, repo.env(n).spec))
+        problems.extend(requirement_problems(inv, result.context.loaded.locate, repo.env(n).spec,
+                                             result.context.loaded.locate_key))
     for rel in files:
         problems.extend(inspect_file(repo.root, rel)[1])
     return problems

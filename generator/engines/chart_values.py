@@ -289,6 +289,31 @@ def _extract(package: bytes, chart: str) -> dict[str, bytes]:
     return out
 
 
+def index_url_of(repository: str) -> str:
+    """The ``index.yaml`` URL of the Helm repository at ``repository``."""
+    base = repository if repository.endswith("/") else repository + "/"
+    return urllib.parse.urljoin(base, "index.yaml")
+
+
+def chart_index(repository: str, chart: str, *, timeout: float = TIMEOUT_SECONDS) -> tuple[str, list[dict]]:
+    """(index URL, the index's entries of ``chart``) of the Helm repository at ``repository`` (fetched from
+    there: callers pass :func:`repository_for` of a HelmRepository's URL, so mirrors apply). Raises
+    :class:`ChartError` when the index cannot be fetched, is not a Helm repository index, or lists no such
+    chart. `hubgen bump` reads the versions a repository offers from here, the fetcher the entry to download."""
+    index_url = index_url_of(repository)
+    raw = _download(index_url, timeout, MAX_INDEX_BYTES)
+    try:
+        index = yaml.load(raw.decode("utf-8"), Loader=_YAML_LOADER)
+    except (UnicodeDecodeError, yaml.YAMLError) as e:
+        raise ChartError(f"{index_url} is not a Helm repository index ({e})") from e
+    if not isinstance(index, dict) or not isinstance(index.get("entries", {}), (dict, type(None))):
+        raise ChartError(f"{index_url} is not a Helm repository index (no `entries` mapping)")
+    entries = (index.get("entries") or {}).get(chart)
+    if not isinstance(entries, list):
+        raise ChartError(f"{index_url} lists no chart named {chart!r}")
+    return index_url, [e for e in entries if isinstance(e, dict)]
+
+
 def fetch_chart(cache_dir: Path, version: str, *, repository: str | None = None, chart: str = CHART_NAME,
                 timeout: float = TIMEOUT_SECONDS) -> Path:
     """Download ``chart`` ``version`` from ``repository`` into the cache; returns its directory.
@@ -297,17 +322,7 @@ def fetch_chart(cache_dir: Path, version: str, *, repository: str | None = None,
     :class:`ChartError` for everything else (network, digest mismatch, a
     package without values.yaml).
     """
-    repository = repository or chart_repository()
-    base = repository if repository.endswith("/") else repository + "/"
-    index_url = urllib.parse.urljoin(base, "index.yaml")
-    raw = _download(index_url, timeout, MAX_INDEX_BYTES)
-    try:
-        index = yaml.load(raw.decode("utf-8"), Loader=_YAML_LOADER)
-    except (UnicodeDecodeError, yaml.YAMLError) as e:
-        raise ChartError(f"{index_url} is not a Helm repository index ({e})") from e
-    entries = (index.get("entries") or {}).get(chart) if isinstance(index, dict) else None
-    if not isinstance(entries, list):
-        raise ChartError(f"{index_url} lists no chart named {chart!r}")
+    index_url, entries = chart_index(repository or chart_repository(), chart, timeout=timeout)
     entry = next((e for e in entries if isinstance(e, dict) and str(e.get("version")) == version), None)
     if entry is None:
         raise ChartVersionNotFound(f"{index_url} has no {chart} version {version}")

@@ -108,6 +108,21 @@ class Document:
     def data(self) -> Any:
         return self.loaded.data
 
+    def node_at(self, path: tuple) -> Node | None:
+        """The value node at ``path`` (mapping keys and sequence indices), or None when a step is absent."""
+        node = self.root
+        for p in path:
+            if node.kind == "mapping" and isinstance(p, str):
+                found = node.entry(p)
+                if found is None:
+                    return None
+                node = found[1]
+            elif node.kind == "sequence" and isinstance(p, int) and 0 <= p < len(node.items):
+                node = node.items[p]
+            else:
+                return None
+        return node
+
     # --- lines ---------------------------------------------------------------------------------------------
 
     def line_of(self, index: int) -> int:

@@ -235,22 +235,7 @@ def apply(repo: RepoPaths, ups: list[EnvUpgrade]) -> list[str]:
     """Write every changed spec (all staged, then renamed; each atomically); the paths written. A spec whose
     bytes changed since it was read is not overwritten (WriteError, nothing written). Call with the
     repository lock held. Raises generator.writer.WriteError."""
-    from generator.safefs import Confined, PartlyWritten, Refused, read_file
-    from generator.writer import WriteError, describe_os_error
+    from generator.writer import write_specs
 
-    writes = {up.path: up.new for up in ups if up.changed and up.new is not None}
-    if not writes:
-        return []
-    try:
-        for up in ups:
-            if up.path in writes and read_file(repo.root, up.path) != up.old:
-                raise WriteError(f"{up.path} changed while hubgen upgrade ran; nothing was written: run it again")
-        Confined(repo.root, writes.__contains__, what="hubgen upgrade").write_all(writes)
-    except Refused as e:
-        raise WriteError(f"{e}; nothing was written") from e
-    except PartlyWritten as e:
-        raise WriteError(describe_os_error(repo, e.error, partly=True).replace(
-            "`hubgen render`", "`hubgen upgrade`")) from e
-    except OSError as e:
-        raise WriteError(describe_os_error(repo, e).replace("nothing was changed", "nothing was written")) from e
-    return sorted(writes)
+    return write_specs(repo, [(up.path, up.old, up.new) for up in ups if up.changed and up.new is not None],
+                       "hubgen upgrade")

@@ -19,6 +19,8 @@ from typing import Any, Iterable, Protocol
 import yaml
 
 from generator.paths import CLUSTER_TEMPLATE, ENVIRONMENTS_DIR, SPEC_FILENAME, EnvPaths
+from generator.plan import costs
+from generator.versions import CHART_NAME, CLUSTER_AUTOSCALER_CHART, NVIDIA_DEVICE_PLUGIN_CHART
 from generator.plan.model import Change, EnvPlan, FileChange, HubPlan, Plan, Stack, Status
 from generator.plan.touch import Touch, classify
 
@@ -351,6 +353,34 @@ def node_group_warnings(old: dict[str, str], new: dict[str, str]) -> list[str]:
     return out
 
 
+#: Parameters whose values the launch templates of every node group tag instances, volumes and network
+#: interfaces with (docs/costs.md).
+_NODE_TAG_RE = re.compile(r"^(CostTag(Key|Value)[0-9]+|EnvironmentName)$")
+_REPLACED_NODES = ("every launch template gets a new version, so the core group's instances are replaced one at a "
+                   "time and EKS replaces the user groups' nodes: running servers on them stop. Deploy when nobody "
+                   "is working")
+
+
+def cost_warnings(old: dict[str, str], new: dict[str, str]) -> list[str]:
+    """Warn about cost settings whose change replaces something: the tags the node groups' launch templates put
+    on instances (every node is replaced; also the first deploy of a template that starts tagging them), and the
+    budget's name (a changed notification replaces the budget, whose spend history starts over)."""
+    if not old:
+        return []  # a new stack: nothing to replace
+    out = []
+    if not any(_NODE_TAG_RE.match(k) for k in old) and any(_NODE_TAG_RE.match(k) for k in new):
+        out.append("the node groups' instances, root volumes and network interfaces get cost allocation tags for the "
+                   f"first time (a newer template): {_REPLACED_NODES}")
+    elif any(old.get(k) != new.get(k) for k in {*old, *new} if _NODE_TAG_RE.match(k)):
+        out.append(f"the cost allocation tags of the node groups' instances change (tags, costs.allocationTags): "
+                   f"{_REPLACED_NODES}")
+    before, after = old.get("BudgetName", ""), new.get("BudgetName", "")
+    if before and after and before != after:
+        out.append(f"the budget's notifications change: CloudFormation replaces budget {before} with {after}, and the "
+                   "new budget's spend history starts over")
+    return out
+
+
 def _semantic(side: _Side, path: str) -> Any:
     """A file's meaning for comparison: parsed YAML/JSON (so header-only changes don't count)."""
     data = side.raw(path)
@@ -454,6 +484,7 @@ def plan_environment(name: str, base_snap: Snapshot, head_snap: Snapshot, reason
                     warnings.append(w)
         warnings.extend(access_slot_warnings(old_params, new_params))
         warnings.extend(node_group_warnings(old_params, new_params))
+        warnings.extend(cost_warnings(old_params, new_params))
         template_base = base.template() if spec_base is not None else plan.template
         plan.template_changed = status is not Status.NEW and (
             template_base != plan.template or plan.template in shared_templates
@@ -505,12 +536,51 @@ def plan_environment(name: str, base_snap: Snapshot, head_snap: Snapshot, reason
         plan.flux_files = _file_changes(base, head, flux_paths - release_paths, semantic=True)
         plan.secrets = _file_changes(base, head, base.files("secrets") | head.files("secrets"), semantic=False)
 
+    if status is not Status.REMOVED:
+        _add_costs_and_notes(plan, base, head, spec_base, spec_head)
+
     if status is Status.REMOVED:
         where = stack_base.where() if stack_base else "its stack"
         warnings.insert(0, f"environment {name} is removed: nothing is deleted automatically. The CloudFormation "
                            f"stack ({where}) and the cluster keep running and costing money until someone deletes "
                            "them by hand.")
     return plan
+
+
+def _platform_chart_version(side: _Side, path: str) -> str | None:
+    """The chart version a rendered platform HelmRelease pins (None: not rendered, or unreadable)."""
+    try:
+        docs = side.yaml_docs(path)
+    except ValueError:
+        return None
+    for doc in docs or ():
+        if isinstance(doc, dict) and doc.get("kind") == "HelmRelease":
+            version = _get(doc, "spec", "chart", "spec", "version")
+            return str(version) if version is not None else None
+    return None
+
+
+def _add_costs_and_notes(plan: EnvPlan, base: _Side, head: _Side, spec_base: dict | None,
+                         spec_head: dict | None) -> None:
+    """The head's cost estimate (and the base's, to show the change) and the upgrade notes the change crosses:
+    hub charts (their rendered HelmReleases), platform charts (theirs) and cluster.kubernetesVersion (spec)."""
+    if isinstance(spec_head, dict):
+        plan.costs = costs.estimate(spec_head)
+    if isinstance(spec_base, dict) and plan.status is not Status.NEW:
+        plan.costs_base = costs.estimate(spec_base)
+    changes: list[tuple[str, str, str | None, str | None]] = [
+        (f"hub {h.name}", CHART_NAME, h.chart_old, h.chart_new) for h in plan.hubs if h.status is Status.CHANGED]
+    if plan.status is not Status.NEW:
+        for chart, path in ((CLUSTER_AUTOSCALER_CHART.name, head.env.cluster_autoscaler),
+                            (NVIDIA_DEVICE_PLUGIN_CHART.name, head.env.nvidia_device_plugin)):
+            changes.append(("platform", chart, _platform_chart_version(base, path),
+                            _platform_chart_version(head, path)))
+        old_k8s, new_k8s = _get(spec_base, "cluster", "kubernetesVersion"), _get(spec_head, "cluster",
+                                                                                  "kubernetesVersion")
+        changes.append(("cluster", "kubernetes", str(old_k8s) if old_k8s is not None else None,
+                        str(new_k8s) if new_k8s is not None else None))
+    plan.upgrade_notes = costs.crossed_notes(changes)
+    plan.warnings += [n.warning() for n in plan.upgrade_notes]
 
 
 def _env_reason(env: str, path: str) -> str:

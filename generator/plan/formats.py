@@ -7,6 +7,7 @@ import html
 import json
 
 from generator import __version__
+from generator.plan import costs
 from generator.plan.model import Action, Change, EnvPlan, Plan, Status
 
 FORMATS = ("text", "json", "markdown", "github-matrix")
@@ -141,6 +142,7 @@ def to_text(plan: Plan) -> str:
             lines.append(f"   flux: {f.path} ({f.change})")
         for f in env.secrets:
             lines.append(f"   secret: {f.path} ({f.change})")
+        lines += _cost_lines(env)
     s = summary(plan)
     lines.append("")
     lines.append(f"{_n(s['environments'], 'environment')} affected; stacks to deploy: "
@@ -151,6 +153,29 @@ def to_text(plan: Plan) -> str:
     if plan.fix:
         lines.append(f"generated files are out of date; fix them with: {plan.fix} (then commit the result)")
     return "\n".join(lines) + "\n"
+
+
+def _cost_change(env: EnvPlan) -> str | None:
+    """``min +$70.08, max +$280.32 (was $220.16 - $661.12)`` when the totals changed."""
+    if not env.costs_changed:
+        return None
+    old, new = env.costs_base, env.costs
+    assert old is not None and new is not None
+    return (f"min {costs.delta(old.min_usd, new.min_usd)}, max {costs.delta(old.max_usd, new.max_usd)} "
+            f"(was {costs.range_text(old)})")
+
+
+def _cost_lines(env: EnvPlan) -> list[str]:
+    est = env.costs
+    if est is None:
+        return []
+    lines = [f"   cost ({est.label}): {costs.range_text(est)}"]
+    lines += [f"     {costs.group_line(g)}" for g in est.groups]
+    lines.append(f"     {costs.control_plane_line(est)}")
+    change = _cost_change(env)
+    if change:
+        lines.append(f"     change: {change}")
+    return lines
 
 
 # ------------------------------------------------------------------ markdown
@@ -278,6 +303,27 @@ def _details(i: int, env: EnvPlan) -> list[str]:
         out += ["**Flux manifests**: " + ", ".join(f"`{f.path}` ({f.change})" for f in env.flux_files), ""]
     if env.secrets:
         out += ["**Secrets** (content not shown): " + ", ".join(f"`{f.path}` ({f.change})" for f in env.secrets), ""]
+    return out + _cost_markdown(env)
+
+
+def _cost_markdown(env: EnvPlan) -> list[str]:
+    est = env.costs
+    if est is None:
+        return []
+    out = [f"**Cost** ({_esc(est.label)}): **{_esc(costs.range_text(est))}**", ""]
+    change = _cost_change(env)
+    if change:
+        out += [f"Change: {_esc(change)}", ""]
+    out += ["| node group | instances | monthly at min | monthly at max |", "|---|---|---|---|"]
+    for g in est.groups:
+        note = "; ".join(costs.group_notes(g))
+        types = ", ".join(f"`{t}`" for t in g.instance_types)
+        out.append(f"| `{g.name}` ({g.purpose}) | {types} x{g.min_size}-{g.max_size}, {g.disk_gb} GiB"
+                   + (f" — {_esc(note)}" if note else "") + f" | {costs.usd(g.at(g.min_size))} | "
+                   f"{costs.usd(g.at(g.max_size))} |")
+    cp = costs.usd(est.control_plane_usd)
+    support = "extended support" if est.extended_support else "standard support"
+    out += [f"| EKS control plane | {_esc(est.kubernetes_version)}, {support} | {cp} | {cp} |", ""]
     return out
 
 

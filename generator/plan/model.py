@@ -6,6 +6,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from generator.plan.costs import CostEstimate, CrossedNote, delta
 from generator.problems import Problem
 
 TIERS = ("staging", "production")
@@ -122,6 +123,11 @@ class EnvPlan:
     drift: list[Problem] = field(default_factory=list)
     #: Whether the drift is only that the spec has errors (so its generated files could not be checked).
     spec_invalid: bool = False
+    #: Monthly cost estimate of the head side's spec (None: nothing to price), and of the base side's.
+    costs: CostEstimate | None = None
+    costs_base: CostEstimate | None = None
+    #: Upgrade notes the version changes of this plan cross (each is also one of ``warnings``).
+    upgrade_notes: list[CrossedNote] = field(default_factory=list)
 
     @property
     def tier_rank(self) -> int:
@@ -191,7 +197,25 @@ class EnvPlan:
             "warnings": self.warnings,
             "errors": self.errors,
             "drift": [p.to_dict() for p in self.drift],
+            "costs": self.costs_dict(),
+            "upgrade_notes": [n.to_dict() for n in self.upgrade_notes],
         }
+
+    @property
+    def costs_changed(self) -> bool:
+        """Whether the base side has an estimate whose totals differ from the head's."""
+        return (self.costs is not None and self.costs_base is not None
+                and (self.costs_base.min_usd, self.costs_base.max_usd) != (self.costs.min_usd, self.costs.max_usd))
+
+    def costs_dict(self) -> dict | None:
+        if self.costs is None:
+            return None
+        out = self.costs.to_dict()
+        base = self.costs_base
+        out["base"] = None if base is None else {"minMonthlyUsd": base.min_usd, "maxMonthlyUsd": base.max_usd}
+        out["change"] = None if not self.costs_changed else {
+            "min": delta(base.min_usd, self.costs.min_usd), "max": delta(base.max_usd, self.costs.max_usd)}
+        return out
 
 
 @dataclass

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from generator.artifacts import RenderedFile
 from generator.model import Environment
-from generator.render import aws_auth, cloudformation, flux, platform
+from generator.render import aws_auth, cloudformation, flux, notifications, platform
 
 def render_environment(env: Environment, *, extra_manifests: bool = False) -> list[RenderedFile]:
     """``extra_manifests``: whether ``environments/<env>/extra/`` holds manifests of the team's own
     (:meth:`generator.paths.RepoPaths.extra_manifests`), which the Flux entry point then applies."""
     files = [*cloudformation.render(env), *aws_auth.render(env), *flux.render(env, extra_manifests),
-             *platform.render(env)]
+             *platform.render(env), *notifications.render(env, extra_manifests)]
     paths = [f.path for f in files]
     if len(set(paths)) != len(paths):  # pragma: no cover - programming error
         raise AssertionError(f"renderers produced a path twice: {paths}")

@@ -7,15 +7,22 @@
 Every parameter the template declares is written, including empty optional
 ones: a parameter left out of an update would silently keep its previous value.
 Secrets are never stack parameters.
+
+Tags (docs/costs.md): the stack tags (:func:`tags`) reach every resource CloudFormation creates and can tag;
+what the stack creates indirectly (the node groups' instances, root volumes and network interfaces) gets the
+allocation tags (:func:`allocation_tags`) through the launch templates' parameter slots CostTagKey/Value1..8,
+and the EBS CSI driver's volumes get the same through the StorageClasses (generator/render/platform.py).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 
 from generator import paths
 from generator.artifacts import Kind, RenderedFile
-from generator.model import CORE, Cluster, Environment, NodeGroup, Operator
+from generator.model import CORE, MAX_ALLOCATION_TAGS, Budget, Cluster, Environment, NodeGroup, Operator
 from generator.platform import nodes
 from generator.render.common import dump_json, dump_yaml, with_header
 
@@ -37,6 +44,9 @@ USER_GROUP_FIELDS = ("Name", "InstanceTypes", "CapacityType", "MinSize", "MaxSiz
 #: The List-typed ones (CommaDelimitedList: an unused slot's value is empty, which List<AWS::EC2::...> refuses).
 USER_GROUP_LISTS = ("InstanceTypes", "Subnets")
 CAPACITY_TYPES = {"on-demand": "ON_DEMAND", "spot": "SPOT"}
+#: Budget alerts and emails are slots BudgetAlert1..3 / BudgetEmail1..3 (the schema allows three of each).
+MAX_BUDGET_ALERTS = 3
+MAX_BUDGET_EMAILS = 3
 
 
 def parameters(env: Environment) -> dict[str, str | list[str]]:
@@ -58,6 +68,7 @@ def parameters(env: Environment) -> dict[str, str | list[str]]:
         **_core_group_parameters(c),
         **_user_group_parameters(c),
         **_operator_parameters(env),
+        **_cost_parameters(env),
     }
     admins = [p.arn for p in env.admin_principals if p.arn != env.deploy_role_arn]
     admins += [""] * (MAX_ADMINS - len(admins))
@@ -135,6 +146,67 @@ def _operator_parameters(env: Environment) -> dict[str, str]:
     return out
 
 
+def _cost_parameters(env: Environment) -> dict[str, str]:
+    """The environment's name (tag hubgen:environment), the allocation tag slots and the budget's parameters."""
+    return {"EnvironmentName": env.name, **_cost_tag_parameters(env), **_budget_parameters(env)}
+
+
+def _cost_tag_parameters(env: Environment) -> dict[str, str]:
+    """Allocation tag slots in spec order, empty when unused. More tags than slots (HG247 refuses them) get
+    slots the template does not declare, which the params engine reports (HG505): nothing is dropped silently."""
+    pairs = list(env.allocation_tags)
+    out: dict[str, str] = {}
+    for i in range(1, max(MAX_ALLOCATION_TAGS, len(pairs)) + 1):
+        key, value = pairs[i - 1] if i <= len(pairs) else ("", "")
+        out[f"CostTagKey{i}"] = key
+        out[f"CostTagValue{i}"] = value
+    return out
+
+
+def _budget_parameters(env: Environment) -> dict[str, str]:
+    """The budget's slots; all empty (and BudgetForecast "false") without `costs.budget`."""
+    b = env.budget
+    alerts = [str(a) for a in b.alert_at] if b else []
+    emails = list(b.emails) if b else []
+    out = {
+        "BudgetName": budget_name(env) if b else "",
+        "BudgetLimit": _amount(b.monthly_limit) if b else "",
+        "BudgetCostFilter": budget_cost_filter(env) if b else "",
+        "BudgetForecast": _bool(bool(b and b.forecast)),
+        "BudgetSnsTopicArn": (b.sns_topic_arn or "") if b else "",
+    }
+    for i in range(1, max(MAX_BUDGET_ALERTS, len(alerts)) + 1):
+        out[f"BudgetAlert{i}"] = alerts[i - 1] if i <= len(alerts) else ""
+    for i in range(1, max(MAX_BUDGET_EMAILS, len(emails)) + 1):
+        out[f"BudgetEmail{i}"] = emails[i - 1] if i <= len(emails) else ""
+    return out
+
+
+def budget_cost_filter(env: Environment) -> str:
+    """The budget's TagKeyValue filter: the costs tagged ``hubgen:environment=<env>`` (AWS Budgets' form
+    ``user:<key>$<value>`` for a user-defined cost allocation tag)."""
+    return f"user:{HUBGEN_TAG_PREFIX}environment${env.name}"
+
+
+def _amount(usd: float) -> str:
+    """USD as AWS Budgets takes it: a decimal string, at most two decimals, no trailing zeros (500, 1250.5)."""
+    return f"{usd:.2f}".rstrip("0").rstrip(".")
+
+
+def budget_name(env: Environment) -> str:
+    """``<stack>-budget-<8 hex digits>``. A budget's notifications cannot change in place: CloudFormation replaces
+    the budget, creating the new one before deleting the old, and AWS Budgets refuses a second budget of the same
+    name. The suffix is a digest of the notifications, so every change that replaces the budget renames it, and
+    nothing else does (a new limit keeps the budget and its history)."""
+    assert env.budget is not None
+    return f"{env.cluster.stack_name}-budget-{_notifications_digest(env.budget)}"
+
+
+def _notifications_digest(b: Budget) -> str:
+    data = {"alertAt": list(b.alert_at), "forecast": b.forecast, "emails": list(b.emails), "sns": b.sns_topic_arn}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:8]
+
+
 def _natural(name: str) -> list:
     """Sort key putting AdminPrincipalArn2 before AdminPrincipalArn10."""
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
@@ -156,6 +228,7 @@ def parameter_sources(env: Environment) -> dict[str, tuple]:
         "DeployRoleArn": ("aws", "deployRoleArn"),
         **_node_group_sources(env.cluster),
         **_operator_sources(env),
+        **_cost_sources(env),
     }
     for i in range(2, MAX_EXTRA_HUBS + 2):
         src[f"Hub{i}NodeProxyPort"] = ("hubs", i - 1, "nodePort")
@@ -219,6 +292,25 @@ def _operator_sources(env: Environment) -> dict[str, tuple]:
     return out
 
 
+BUDGET = ("costs", "budget")
+
+
+def _cost_sources(env: Environment) -> dict[str, tuple]:
+    """Allocation tag slots point at `tags`, where their keys and values are written (the schema's field: a
+    tag's key is not a field of its own); the budget's slots at their fields; unused ones at their list."""
+    out: dict[str, tuple] = {"EnvironmentName": ("name",)}
+    for i in range(1, max(MAX_ALLOCATION_TAGS, len(env.allocation_tags)) + 1):
+        out[f"CostTagKey{i}"] = out[f"CostTagValue{i}"] = ("tags",)
+    b = env.budget
+    out.update({"BudgetName": BUDGET, "BudgetLimit": (*BUDGET, "monthlyLimit"), "BudgetCostFilter": ("name",), "BudgetForecast": (*BUDGET, "forecast"),
+                "BudgetSnsTopicArn": (*BUDGET, "snsTopicArn")})
+    for i in range(1, max(MAX_BUDGET_ALERTS, len(b.alert_at) if b else 0) + 1):
+        out[f"BudgetAlert{i}"] = (*BUDGET, "alertAt", i - 1) if b and i <= len(b.alert_at) else (*BUDGET, "alertAt")
+    for i in range(1, max(MAX_BUDGET_EMAILS, len(b.emails) if b else 0) + 1):
+        out[f"BudgetEmail{i}"] = (*BUDGET, "emails", i - 1) if b and i <= len(b.emails) else (*BUDGET, "emails")
+    return out
+
+
 def flat_parameters(env: Environment) -> dict[str, str]:
     """Parameters as the strings CloudFormation receives (lists comma-joined)."""
     return {k: ",".join(v) if isinstance(v, list) else v for k, v in parameters(env).items()}
@@ -234,6 +326,14 @@ def tags(env: Environment) -> dict[str, str]:
     if reserved:  # validation refuses them (HG224); never drop or overwrite a spec tag silently
         raise ValueError(f"spec tags {', '.join(reserved)} use the prefix {HUBGEN_TAG_PREFIX} reserved for hubgen")
     return dict(sorted({**dict(env.tags), f"{HUBGEN_TAG_PREFIX}environment": env.name}.items()))
+
+
+def allocation_tags(env: Environment) -> dict[str, str]:
+    """The tags of what the environment runs that stack tags cannot reach: the node groups' instances, root volumes
+    and network interfaces (the template's CostTag slots and its fixed hubgen:environment) and the EBS CSI
+    driver's volumes (the StorageClasses). The spec's allocation tags (`costs.allocationTags`, default every tag)
+    and ``hubgen:environment``, which the budget filters costs by."""
+    return dict(sorted({**dict(env.allocation_tags), f"{HUBGEN_TAG_PREFIX}environment": env.name}.items()))
 
 
 def render(env: Environment) -> list[RenderedFile]:

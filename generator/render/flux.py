@@ -9,6 +9,7 @@ Layout (see :mod:`generator.paths`)::
                                    <env>-extra when the team keeps manifests of its own in extra/
     cluster/namespaces.yaml        the hubs' Namespaces: applied with the entry point, before the
                                    Secrets of <env>-secrets need them (no ordering deadlock)
+    cluster/notifications.yaml     notification-controller Providers and Alerts (generator.render.notifications)
     hubs/kustomization.yaml        kustomize entry point of the hubs folder
     hubs/helmrepository.yaml       the JupyterHub chart repository
     hubs/<hub>/serviceaccount.yaml IRSA service account for notebook pods (when the hub uses IRSA)
@@ -73,6 +74,14 @@ def release_spec(release_name: str, chart: str, version: str, repository: str, *
         },
         "install": {"remediation": {"retries": 3}},
         "upgrade": {"cleanupOnFail": True, "remediation": {"retries": 3, "strategy": "rollback"}},
+        # A hand edit of anything the chart rendered is reverted at the next reconciliation and reported
+        # (helm-controller's DriftDetected warning event, which the Alerts of cluster/notifications.yaml carry).
+        # No ignore rules: helm-controller compares only the fields the release's manifest sets (a server-side
+        # apply dry run), so what other controllers add (status, a PVC's volumeName, defaults, the deployment
+        # controller's annotations) is no drift, and none of the charts hubgen renders leaves a field it sets
+        # to a controller (no HorizontalPodAutoscaler owns a `/spec/replicas`); the e2e suite proves a deployed
+        # environment reports no drift.
+        "driftDetection": {"mode": "enabled"},
     }
 
 
@@ -114,6 +123,12 @@ def decryption(env: Environment) -> dict:
     return out
 
 
+def needs_secrets(env: Environment) -> bool:
+    """Whether the environment reads Secrets from environments/<env>/secrets/ (a hub's login, a notifier's
+    token or webhook URL), so that `<env>-secrets` is rendered to apply them."""
+    return bool(env.notifiers) or any(h.secret_refs() for h in env.hubs)
+
+
 def platform_kustomization_name(env: Environment) -> str:
     return f"{env.name}-platform"
 
@@ -139,7 +154,7 @@ def flux_kustomizations(env: Environment, extra_manifests: bool = False) -> list
     # exists stays Pending), and their pods the autoscaler.
     docs = [ks(platform_kustomization_name(env), p.platform_dir, {})]
     depends = [{"name": platform_kustomization_name(env)}]
-    if any(h.secret_refs() for h in env.hubs):
+    if needs_secrets(env):
         docs.append(ks(f"{env.name}-secrets", p.secrets_dir, {"decryption": decryption(env)}))
         depends.append({"name": f"{env.name}-secrets"})
     docs.append(ks(f"{env.name}-hubs", p.hubs_dir, {"dependsOn": depends}))

@@ -19,7 +19,7 @@ from generator import paths, versions
 from generator.artifacts import RenderedFile
 from generator.model import CORE, Environment, StorageClass
 from generator.platform import nodes
-from generator.render.cloudformation import tags
+from generator.render.cloudformation import allocation_tags
 from generator.render.flux import chart_repository, kustomization_file, manifest, meta, release_spec
 
 #: Where the platform's charts run: the namespace of the cluster's own add-ons, where the system-critical
@@ -64,12 +64,15 @@ AUTOSCALER_ARGS = {
 
 def ebs_parameters(env: Environment, sc: StorageClass) -> dict[str, str]:
     """The EBS CSI driver's CreateVolume parameters: type, encryption (the account's default EBS key unless
-    ``kmsKeyArn``) and the stack's tags on every volume, for cost allocation (``tagSpecification_<n>:
-    key=value``, numbered from 1; the driver splits each at its first ``=``)."""
+    ``kmsKeyArn``) and, for cost allocation, the tags the node groups' instances and volumes carry too
+    (:func:`generator.render.cloudformation.allocation_tags`: the allocation tags and ``hubgen:environment``), so
+    that a user's home volume and the node it is mounted on are counted alike (``tagSpecification_<n>:
+    key=value``, numbered from 1; the driver splits each at its first ``=``). Stack tags never reach these volumes:
+    the driver creates them, not CloudFormation."""
     params = {"type": sc.volume_type, "encrypted": "true"}
     if sc.kms_key_arn:
         params["kmsKeyId"] = sc.kms_key_arn
-    for i, (key, value) in enumerate(tags(env).items(), 1):
+    for i, (key, value) in enumerate(allocation_tags(env).items(), 1):
         params[f"tagSpecification_{i}"] = f"{key}={value}"
     return params
 
@@ -152,11 +155,11 @@ def render(env: Environment) -> list[RenderedFile]:
     p = paths.EnvPaths(env.name)
     out = [manifest(env, p.storage_classes, *(storage_class(env, sc) for sc in env.cluster.storage_classes))]
     if env.cluster.autoscaler:
-        chart = versions.CLUSTER_AUTOSCALER_CHART
+        chart = versions.CLUSTER_AUTOSCALER_CHART._replace(version=env.cluster.autoscaler_chart_version)
         out.append(manifest(env, p.cluster_autoscaler, chart_repository(env, chart.name, chart.repository),
                             _release(env, AUTOSCALER_RELEASE, chart, autoscaler_values(env))))
     if has_gpus(env):
-        chart = versions.NVIDIA_DEVICE_PLUGIN_CHART
+        chart = versions.NVIDIA_DEVICE_PLUGIN_CHART._replace(version=env.cluster.device_plugin_chart_version)
         out.append(manifest(env, p.nvidia_device_plugin, chart_repository(env, chart.name, chart.repository),
                             _release(env, DEVICE_PLUGIN_RELEASE, chart, device_plugin_values(env))))
     out.append(kustomization_file(env, p.platform_kustomization, [f.path for f in out]))

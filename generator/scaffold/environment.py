@@ -390,15 +390,15 @@ def make_secrets(root: Path, model: Any, *, generate: bool = True) -> Secrets:
     for r in requirements(model):
         by_file.setdefault(r.file, []).append(r)
     for rel, reqs in by_file.items():
-        hub = reqs[0].hub
+        owner = reqs[0].owner
+        command = reqs[0].create_command.removesuffix(" --from-stdin")
         if not all(r.generated for r in reqs):
             supplied = ", ".join(f"{r.purpose} (Secret {r.ref} key '{r.key}')" for r in reqs if not r.generated)
-            out.notes.append(f"hub '{hub}' needs its {supplied}: `hubgen secrets create {model.name} {hub}` "
+            out.notes.append(f"{owner} needs its {supplied}: `{command}` "
                              f"asks for it and writes {rel}, sops-encrypted")
             continue
         if not generate:
-            out.notes.append(f"hub '{hub}' reads its {reqs[0].purpose} from {rel}: create it with "
-                             f"`hubgen secrets create {model.name} {hub}`")
+            out.notes.append(f"{owner} reads its {reqs[0].purpose} from {rel}: create it with `{command}`")
             continue
         values = {(r.name, r.key): random_value() for r in reqs}
         try:
@@ -406,10 +406,10 @@ def make_secrets(root: Path, model: Any, *, generate: bool = True) -> Secrets:
         except (SopsError, ToolMissing) as e:
             reason = one_line(str(e))
             out.failed.append(f"{rel}: {reason}")
-            out.notes.append(f"hub '{hub}': {rel} (the {reqs[0].purpose}) was not created: {reason}; create it "
-                             f"with `hubgen secrets create {model.name} {hub}` once sops can encrypt for .sops.yaml")
+            out.notes.append(f"{owner}: {rel} (the {reqs[0].purpose}) was not created: {reason}; create it "
+                             f"with `{command}` once sops can encrypt for .sops.yaml")
         else:
-            out.notes.append(f"hub '{hub}': {rel} holds a fresh random {reqs[0].purpose}, sops-encrypted "
+            out.notes.append(f"{owner}: {rel} holds a fresh random {reqs[0].purpose}, sops-encrypted "
                              "(never printed; read it with `sops -d`)")
     return out
 

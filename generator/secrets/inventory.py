@@ -1,7 +1,9 @@
 """Which Secrets an environment needs, which exist, which are broken (HG304-HG307).
 
 The spec names every Secret a hub reads (``auth.passwordSecret``,
-``auth.oauth.clientSecret``); Flux applies ``environments/<env>/secrets/`` (the
+``auth.oauth.clientSecret``) and every Secret a notifier reads (``notifications.<kind>.secret``:
+a GitHub token or a webhook URL, in flux-system where notification-controller looks for
+it); Flux applies ``environments/<env>/secrets/`` (the
 ``<env>-secrets`` Kustomization, sops decryption) before the hubs. Everything here
 inspects the files' YAML structure only (see :mod:`generator.secrets.files`), so it
 runs in pre-commit and CI without sops or any key.
@@ -15,7 +17,7 @@ from typing import Any
 
 from generator import codes
 from generator.checks.secrets import find_secrets
-from generator.model import Environment
+from generator.model import Environment, Notifier
 from generator.paths import EnvPaths
 from generator.problems import Location, Problem
 from generator.secrets.files import (
@@ -32,7 +34,7 @@ PROVIDER_KEY_TYPE = {"kms": "kms", "age": "age"}
 
 @dataclass(frozen=True)
 class Requirement:
-    """One value a hub reads from a Secret."""
+    """One value a hub (or, with ``notifier`` set, a notifier of the spec) reads from a Secret."""
 
     environment: str
     hub: str
@@ -46,10 +48,45 @@ class Requirement:
     purpose: str
     #: Whether hubgen may generate the value (a dummy password) or a person must supply it (OAuth).
     generated: bool
+    #: The notifier kind ("github", "slack", "webhook") when a notifier reads the Secret ("" for a hub's).
+    notifier: str = ""
 
     @property
     def ref(self) -> str:
         return f"{self.namespace}/{self.name}"
+
+    @property
+    def owner(self) -> str:
+        """Who reads the Secret, in words: ``hub 'course'`` or ``the slack notifier``."""
+        return f"the {self.notifier} notifier" if self.notifier else f"hub '{self.hub}'"
+
+    @property
+    def create_command(self) -> str:
+        """The `hubgen secrets create` command that writes :attr:`file` (values a person supplies from stdin)."""
+        target = NOTIFICATIONS_OPTION if self.notifier else self.hub
+        return f"hubgen secrets create {self.environment} {target}" + ("" if self.generated else " --from-stdin")
+
+    def problem_path(self, sub: str) -> tuple:
+        """The spec path a problem about this Secret points at: a hub's secretRef ``name``/``key`` (``sub``), or a
+        notifier's ``secret`` (its key is fixed by the notifier's kind)."""
+        return self.spec_path if self.notifier else self.spec_path + (sub,)
+
+
+#: `hubgen secrets create ENV --notifications`: the notifiers' Secrets instead of a hub's.
+NOTIFICATIONS_OPTION = "--notifications"
+#: What each notifier kind reads from its Secret.
+NOTIFIER_PURPOSES = {"github": "GitHub token allowed to write commit statuses",
+                     "slack": "Slack incoming webhook URL", "webhook": "webhook URL"}
+
+
+def notifier_requirement(model: Environment, n: Notifier) -> Requirement:
+    """The Secret one notifier reads: in flux-system (notification-controller reads a Provider's secretRef in the
+    Provider's namespace), written by `hubgen secrets create <env> --notifications` into one file."""
+    from generator.render.flux import FLUX_NAMESPACE
+
+    return Requirement(model.name, "", FLUX_NAMESPACE, n.secret, n.secret_key,
+                       EnvPaths(model.name).notifications_secret, ("notifications", n.kind, "secret"),
+                       NOTIFIER_PURPOSES[n.kind], False, notifier=n.kind)
 
 
 def requirements(model: Environment) -> list[Requirement]:
@@ -65,6 +102,7 @@ def requirements(model: Environment) -> list[Requirement]:
             out.append(Requirement(model.name, hub.name, hub.namespace, a.oauth.client_secret.name,
                                    a.oauth.client_secret.key, paths.hub_secret(hub.name),
                                    ("hubs", i, "auth", "oauth", "clientSecret"), "OAuth client secret", False))
+    out.extend(notifier_requirement(model, n) for n in model.notifiers)
     return out
 
 
@@ -180,8 +218,9 @@ def _status(req: Requirement, docs: list[tuple[SecretFile, SecretDoc]], root: Pa
                 return Status(req, "missing", None, f"{req.file} does not define a Secret '{req.name}'")
             return Status(req, "missing", None, f"{req.file} does not exist")
         where = ", ".join(sorted({f"{d.namespace or '(no namespace)'} in {f.path}" for f, d in named}))
+        reader = "notification-controller reads it from" if req.notifier else "the hub runs in"
         return Status(req, "missing", None, f"Secret '{req.name}' exists only in another namespace "
-                                            f"({where}); the hub runs in namespace '{req.namespace}'")
+                                            f"({where}); {reader} namespace '{req.namespace}'")
     f, d = here[0]
     if req.key not in d.keys():
         keys = ", ".join(sorted(d.keys())) or "none"
@@ -191,8 +230,9 @@ def _status(req: Requirement, docs: list[tuple[SecretFile, SecretDoc]], root: Pa
     return Status(req, "ok", f.path)
 
 
-def requirement_problems(inv: Inventory, locate: Any, spec_file: str) -> list[Problem]:
-    """HG305 for each requirement without its Secret/key; ``locate(path) -> (line, col)`` in the spec."""
+def requirement_problems(inv: Inventory, locate: Any, spec_file: str, locate_key: Any = None) -> list[Problem]:
+    """HG305 for each requirement without its Secret/key; ``locate(path) -> (line, col)`` in the spec
+    (``locate_key``: of a key, for a notifier whose ``secret`` is the default: the problem is at its name)."""
     from generator.validate.schema import pointer
 
     out = []
@@ -201,12 +241,15 @@ def requirement_problems(inv: Inventory, locate: Any, spec_file: str) -> list[Pr
             continue
         r = s.requirement
         sub = "key" if s.state == "no-key" else "name"
-        line, col = locate(r.spec_path + (sub,))
-        how = (f"hubgen secrets create {r.environment} {r.hub}" if r.generated else
-               f"hubgen secrets create {r.environment} {r.hub} --from-stdin < client-secret.txt")
+        at = r.problem_path(sub)
+        line, col = locate(at)
+        if r.notifier and locate_key and (line, col) == locate(at[:2]):  # no `secret:` in the spec
+            line, col = locate_key(at[:2])
+        how = r.create_command + ("" if r.generated else
+                                  " < values.txt" if r.notifier else " < client-secret.txt")
         out.append(codes.HG305.problem(
-            f"hub '{r.hub}' reads the {r.purpose} from Secret {r.ref} key '{r.key}', but {s.detail}",
-            Location(spec_file, line, col), environment=r.environment, path=pointer(r.spec_path + (sub,)),
+            f"{r.owner} reads the {r.purpose} from Secret {r.ref} key '{r.key}', but {s.detail}",
+            Location(spec_file, line, col), environment=r.environment, path=pointer(at),
             hint=f"Create it with `{how}` (writes {r.file}, sops-encrypted).",
         ))
     return out

@@ -146,7 +146,9 @@ def second_env(mutate: Callable[[str], str]) -> Callable[[], dict[str, str | byt
     """dev unchanged plus environments/dev2 (a copy of dev named dev2, further edited by ``mutate``)."""
     def files() -> dict[str, str | bytes]:
         text = replace_once(dev_text(), "\nname: dev\n", "\nname: dev2\n")
-        return {DEV2: mutate(text), "environments/dev2/secrets/dev.secret.yaml": (REPO_ROOT / DEV_SECRET).read_bytes()}
+        return {DEV2: mutate(text), "environments/dev2/secrets/dev.secret.yaml": (REPO_ROOT / DEV_SECRET).read_bytes(),
+                "environments/dev2/secrets/notifications.secret.yaml":
+                    (REPO_ROOT / "environments/dev/secrets/notifications.secret.yaml").read_bytes()}
     return files
 
 

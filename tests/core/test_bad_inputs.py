@@ -284,8 +284,11 @@ from .cases_inputs import CASES as _INPUT_CASES  # noqa: E402
 from .cases_values import CASES as _VALUE_CASES  # noqa: E402
 from .cases_loader import CASES as _LOADER_CASES  # noqa: E402
 from .cases_platform import CASES as _PLATFORM_CASES  # noqa: E402
+from .cases_costs import CASES as _COSTS_CASES  # noqa: E402
+from .cases_notifications import CASES as _NOTIFICATIONS_CASES  # noqa: E402
 
-CASES += _INPUT_CASES + _VALUE_CASES + _LOADER_CASES + _PLATFORM_CASES
+CASES += (_INPUT_CASES + _VALUE_CASES + _LOADER_CASES + _PLATFORM_CASES + _COSTS_CASES
+          + _NOTIFICATIONS_CASES)
 
 
 def _ids() -> list[str]:

@@ -96,7 +96,19 @@ def corpus() -> list[dict]:
     extra = copy.deepcopy(prod)
     extra["description"] = "every optional field"
     extra["secrets"] = {"provider": "kms"}
-    extra["cluster"]["autoscaler"] = {"enabled": False}
+    extra["cluster"]["autoscaler"] = {"enabled": False, "chart": {"version": "9.59.0"}}
+    extra["cluster"]["nvidiaDevicePlugin"] = {"chart": {"version": "0.20.0"}}
+    extra["notifications"] = {
+        "github": {"repository": "https://github.com/asfadmin/jupyter-hubs", "secret": "github-status"},  # pragma: allowlist secret
+        "slack": {"channel": "#jupyter-ops", "secret": "slack-hook", "severity": "info"},  # pragma: allowlist secret
+        "webhook": {"secret": "ops-hook", "severity": "error"},  # pragma: allowlist secret
+    }
+    extra["costs"] = {
+        "allocationTags": ["project", "cost-center"],
+        "budget": {"monthlyLimit": 2500, "alertAt": [50, 80, 100], "forecast": False,
+                   "emails": ["jupyter-ops@alaska.edu"],
+                   "snsTopicArn": "arn:aws:sns:us-west-2:553778890976:jupyter-budget"},
+    }
     extra["cluster"]["nodeGroups"][0]["imageId"] = "ami-0123456789abcdef0"
     extra["cluster"]["nodeGroups"][1]["releaseVersion"] = "1.35.0-20260120"
     extra["cluster"]["storage"]["classes"][0].update(

@@ -1,13 +1,16 @@
-"""Flux on the loopback control plane: its CRDs, its three controllers as local processes, and the objects
+"""Flux on the loopback control plane: its CRDs, its four controllers as local processes, and the objects
 ``flux bootstrap`` would create.
 
 The controllers run as processes of the test (not as pods: kwok's pods run nothing), with the admin
 kubeconfig, leader election off and ``RUNTIME_NAMESPACE=flux-system``; every listener on 127.0.0.1.
-source-controller serves its artifacts on a loopback port it advertises to the other two.
+source-controller serves its artifacts on a loopback port it advertises to the others. notification-controller
+starts first: the other three send every event they record to its event endpoint (``--events-addr``, as the
+Deployments ``flux install`` writes do with its Service), and it forwards them as the Alerts say.
 """
 
 from __future__ import annotations
 
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,10 +22,12 @@ from generator.versions import FLUX_GITREPOSITORY_API, FLUX_KUSTOMIZATION_API
 from tests.e2e.processes import Processes, free_port, wait_until
 
 NAMESPACE = "flux-system"
-CONTROLLERS = ("source-controller", "kustomize-controller", "helm-controller")
+CONTROLLERS = ("notification-controller", "source-controller", "kustomize-controller", "helm-controller")
 #: What the e2e run needs faster than a production cluster: how soon a Kustomization waiting on another
 #: (``dependsOn``) looks again (Flux's default is 30 s).
 REQUEUE_DEPENDENCY = "2s"
+#: How long notification-controller gets to answer its health endpoint.
+START_TIMEOUT = 60.0
 
 
 def install_crds(client: Client) -> None:
@@ -59,8 +64,10 @@ class FluxControllers:
         tmp = self.work / "tmp"
         tmp.mkdir(parents=True, exist_ok=True)
         env = {"KUBECONFIG": str(self.kubeconfig), "RUNTIME_NAMESPACE": NAMESPACE, "TMPDIR": str(tmp)}
-        common = ["--log-encoding=console", "--log-level=info", "--watch-all-namespaces=true",
-                  f"--requeue-dependency={REQUEUE_DEPENDENCY}", "--min-retry-delay=250ms", "--max-retry-delay=10s"]
+        logs = ["--log-encoding=console", "--log-level=info", "--watch-all-namespaces=true"]
+        events = self._notification_controller(logs, env)
+        common = [*logs, f"--events-addr={events}", f"--requeue-dependency={REQUEUE_DEPENDENCY}",
+                  "--min-retry-delay=250ms", "--max-retry-delay=10s"]
         storage = free_port()
         (self.work / "artifacts").mkdir(parents=True, exist_ok=True)
         self.procs.start("source-controller", [
@@ -73,6 +80,25 @@ class FluxControllers:
         ], env=env)
         self.procs.start("helm-controller", [str(self.tools["helm-controller"]), *common, *self._listeners()],
                          env=env)
+
+    def _notification_controller(self, logs: list[str], env: dict[str, str]) -> str:
+        """Start notification-controller and wait until it is ready (its manager started, so the event
+        endpoint can read Alerts): the first events of the other controllers (a new cluster's first
+        reconciliation) are not lost. Its event endpoint's URL, for the others' ``--events-addr``. The webhook
+        receiver endpoint (Flux's Receivers, unused here) listens on a loopback port too."""
+        events, health = free_port(), free_port()
+        self.procs.start("notification-controller", [
+            str(self.tools["notification-controller"]), *logs, f"--metrics-addr=127.0.0.1:{free_port()}",
+            f"--health-addr=127.0.0.1:{health}", f"--events-addr=127.0.0.1:{events}",
+            f"--receiverAddr=127.0.0.1:{free_port()}", "--min-retry-delay=250ms", "--max-retry-delay=10s",
+        ], env=env)
+
+        def ready() -> bool:
+            with urllib.request.urlopen(f"http://127.0.0.1:{health}/readyz", timeout=2) as r:
+                return r.status == 200
+
+        wait_until("notification-controller to be ready", ready, START_TIMEOUT, alive=self.procs.check_alive)
+        return f"http://127.0.0.1:{events}/"
 
     @staticmethod
     def _listeners() -> list[str]:
@@ -89,6 +115,15 @@ def redirect_helm_repositories(url: str) -> list[dict]:
     ]}]
     return [{"target": {"group": "kustomize.toolkit.fluxcd.io", "kind": "Kustomization"},
              "patch": yaml.safe_dump(outer)}]
+
+
+def redirect_providers(addresses: dict[str, str]) -> list[dict]:
+    """Kustomize patches for the bootstrap Kustomization: the Provider named by each key (cluster/ holds them,
+    so the bootstrap Kustomization applies them itself) gets the value as its ``spec.address``. Like
+    :func:`redirect_helm_repositories`, it leaves the generated files alone and survives every re-apply."""
+    return [{"target": {"group": "notification.toolkit.fluxcd.io", "kind": "Provider", "name": name},
+             "patch": yaml.safe_dump([{"op": "replace", "path": "/spec/address", "value": address}])}
+            for name, address in addresses.items()]
 
 
 def bootstrap_objects(git_url: str, path: str, patches: list[dict] | None = None) -> list[dict]:

@@ -5,15 +5,18 @@ For one environment, :class:`Harness` builds (all on 127.0.0.1, every process st
 * a copy of the repository (``environments/``, ``schema/``, ``manifests/``, ``.sops.yaml``), committed to a
   bare git repository served over smart HTTP (:mod:`tests.e2e.gitserver`);
 * a throwaway age key; the copy's ``.sops.yaml`` names it as the environment's only recipient, and every
-  Secret the environment's hubs read is created afresh through hubgen's own ``secrets create`` path
-  (the committed files are encrypted for keys this machine does not have);
+  Secret the environment's hubs and notifiers read is created afresh through hubgen's own ``secrets create``
+  path (the committed files are encrypted for keys this machine does not have);
 * the charts every HelmRelease pins (the reference copies, packaged as ``helm package`` does) in a local Helm
   repository (:mod:`tests.charts`);
 * the control plane with fake nodes shaped like the spec's node groups (:mod:`tests.e2e.controlplane`);
 * the Flux CRDs and controllers, the ``flux-system/sops-age`` Secret and the objects ``flux bootstrap
   --path=environments/<env>/cluster`` creates (:mod:`tests.e2e.flux`); the bootstrap Kustomization also
   points every HelmRepository at the local chart repository (the generated files stay as rendered);
-* a test-only volume provisioner standing in for the EBS CSI driver (:class:`Provisioner`).
+* a test-only volume provisioner standing in for the EBS CSI driver (:class:`Provisioner`);
+* a receiver for notification-controller's notifications (:mod:`tests.e2e.receiver`): each Slack or webhook
+  notifier Secret's ``address`` is one of its hooks, and the bootstrap Kustomization points each github
+  Provider at its emulation of GitHub's commit status API.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import pytest
 import yaml
@@ -39,6 +43,7 @@ from tests.e2e import flux
 from tests.e2e.controlplane import KWOK_NODE_ANNOTATION, ControlPlane
 from tests.e2e.gitserver import init_repositories, publish, serve_git
 from tests.e2e.processes import Processes
+from tests.e2e.receiver import serve_receiver
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REPO_PARTS = ("environments", "schema", "manifests")
@@ -107,10 +112,16 @@ def age_key(age_keygen: Path) -> AgeKey:
     return AgeKey(private, recipient)
 
 
-def reencrypt_secrets(root: Path, environment: str, key: AgeKey) -> dict[tuple[str, str, str], str]:
-    """Every Secret the environment's hubs read, with fresh values, encrypted for ``key`` alone (through
+def reencrypt_secrets(root: Path, environment: str, key: AgeKey,
+                      choose: Callable[[object], str | None] = lambda _requirement: None,
+                      ) -> dict[tuple[str, str, str], str]:
+    """Every Secret the environment's hubs and notifiers read (:func:`generator.secrets.inventory.requirements`:
+    the hubs' logins, the notifiers' token and webhook URLs in flux-system), with fresh values, encrypted for
+    ``key`` alone (through
     ``.sops.yaml`` and the code behind ``hubgen secrets create``); (namespace, name, key) -> the value, so
-    that the tests can follow each value to where the chart puts it."""
+    that the tests can follow each value to where the chart puts it. ``choose`` gives, for a
+    :class:`~generator.secrets.inventory.Requirement`, the value the test needs instead of a random one (a
+    notifier's ``address``: the local receiver), or None."""
     from generator.secrets.inventory import requirements
     from generator.secrets.sops import encrypt, random_value, secret_manifest, write_secret_file
     from generator.validate.environments import validate_one
@@ -125,7 +136,7 @@ def reencrypt_secrets(root: Path, environment: str, key: AgeKey) -> dict[tuple[s
         by_file.setdefault(r.file, []).append(r)
     plain: dict[tuple[str, str, str], str] = {}
     for relpath, reqs in by_file.items():
-        values = {(r.name, r.key): random_value() for r in reqs}
+        values = {(r.name, r.key): choose(r) or random_value() for r in reqs}
         encrypted = encrypt(root, relpath, secret_manifest(reqs, values), list(values.values()))
         write_secret_file(root, relpath, encrypted.text)
         plain.update({(r.namespace, r.name, r.key): values[(r.name, r.key)] for r in reqs})
@@ -310,7 +321,8 @@ class Harness:
 
         copy_repository(self.repo)
         key = age_key(self.engines["age-keygen"])
-        self.secret_values = reencrypt_secrets(self.repo, self.environment, key)
+        self.receiver = self._stack.enter_context(serve_receiver())
+        self.secret_values = reencrypt_secrets(self.repo, self.environment, key, self._notifier_address)
         result = validate_one(RepoPaths(self.repo), self.environment)
         assert result.ok, [str(p) for p in result.problems]
         self.model = result.context.model
@@ -342,10 +354,29 @@ class Harness:
         self.client.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": flux.NAMESPACE}})
         self.client.apply(flux.sops_age_secret(key.private))
         flux.FluxControllers(self.engines, self.procs, self.control.kubeconfig, self.work).start()
+        patches = [*flux.redirect_helm_repositories(self.chart_url), *flux.redirect_providers(self.github_addresses())]
         self.client.apply_all(flux.bootstrap_objects(self.git_url, f"environments/{self.environment}/cluster",
-                                                     flux.redirect_helm_repositories(self.chart_url)))
+                                                     patches))
         self._timed("flux", t)
         self._timed("start", t0)
+
+    # -- notifications --
+
+    def _notifier_address(self, requirement) -> str | None:
+        """A Slack or webhook notifier's ``address``: the receiver's hook named after the Secret."""
+        if requirement.notifier and requirement.key == "address":
+            return self.receiver.hook_url(requirement.name)
+        return None
+
+    def rendered_notifications(self) -> list[dict]:
+        """The Providers and Alerts of the copy's cluster/notifications.yaml (none without notifiers)."""
+        path = self.repo / EnvPaths(self.environment).notifications
+        return [d for d in yaml.safe_load_all(path.read_text()) if d] if path.is_file() else []
+
+    def github_addresses(self) -> dict[str, str]:
+        """Provider name -> the receiver's GitHub emulator, same owner and repository, for each github Provider."""
+        return {d["metadata"]["name"]: self.receiver.github_address(d["spec"]["address"])
+                for d in self.rendered_notifications() if d["kind"] == "Provider" and d["spec"]["type"] == "github"}
 
     # -- operations the tests use --
 
@@ -370,10 +401,13 @@ class Harness:
         self.reconcile("source.toolkit.fluxcd.io/v1", "GitRepository", flux.NAMESPACE, flux.NAMESPACE)
         return sha
 
-    def reconcile(self, api_version: str, kind: str, name: str, namespace: str) -> None:
+    def reconcile(self, api_version: str, kind: str, name: str, namespace: str) -> str:
+        """Ask the object's controller to reconcile it now (as `flux reconcile` does); the request's stamp, which
+        the controller copies to ``status.lastHandledReconcileAt`` once it handled the request."""
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S") + f".{time.time_ns() % 10**9:09d}Z"
         self.client.patch(api_version, kind, name, {"metadata": {"annotations": {
             "reconcile.fluxcd.io/requestedAt": stamp}}}, namespace)
+        return stamp
 
     def hubgen(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
         from tests.conftest import hubgen_command

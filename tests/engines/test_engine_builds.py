@@ -84,7 +84,8 @@ def test_versions_py_lists_every_engine_for_the_build_script() -> None:
                           capture_output=True, text=True, check=True)
     assert proc.stdout.splitlines() == [_versions_line(name) for name in ENGINES]
     assert {"helm", "kustomize", "kwok", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd",
-            "flux", "source-controller", "kustomize-controller", "helm-controller"} <= set(ENGINES)
+            "flux", "source-controller", "kustomize-controller", "helm-controller",
+            "notification-controller"} <= set(ENGINES)
     assert re.search(r"^source-controller copy github\.com/fluxcd/source-controller v\S+ \. "
                      r"github\.com/fluxcd/pkg/artifact@v0\.18\.1$", proc.stdout, re.MULTILINE), proc.stdout
 

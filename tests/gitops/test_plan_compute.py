@@ -287,6 +287,33 @@ def test_user_node_group_size_change_warns_nothing(files):
     assert not [w for w in only(plan_of(files, head), "prod").warnings if "node group" in w]
 
 
+def test_changed_allocation_tag_warns_that_every_node_is_replaced(files):
+    head = set_parameter(files, "prod", "CostTagValue1", "other-center")
+    [warning] = [w for w in only(plan_of(files, head), "prod").warnings if "cost allocation tags" in w]
+    assert "change (tags, costs.allocationTags)" in warning and "running servers on them stop" in warning
+
+
+def test_first_template_with_node_tags_warns_that_every_node_is_replaced(files):
+    path = "environments/prod/cloudformation/cluster.template-configuration.json"
+    doc = json.loads(files[path])
+    doc["Parameters"] = {k: v for k, v in doc["Parameters"].items()
+                         if not k.startswith("CostTag") and k != "EnvironmentName"}
+    base = {**files, path: json.dumps(doc).encode()}
+    [warning] = [w for w in only(plan_of(base, files), "prod").warnings if "cost allocation tags" in w]
+    assert "for the first time" in warning and "replaced" in warning
+
+
+def test_budget_notification_change_warns_that_the_budget_is_replaced(files):
+    head = set_parameter(files, "prod", "BudgetName", "jupyter-prod-budget-0123abcd")
+    [warning] = [w for w in only(plan_of(files, head), "prod").warnings if "budget" in w]
+    assert "replaces budget jupyter-prod-budget-" in warning and "history starts over" in warning
+
+
+def test_unchanged_cost_settings_warn_nothing(files):
+    head = set_parameter(files, "prod", "BudgetLimit", "3000")  # a new limit updates the budget in place
+    assert not [w for w in only(plan_of(files, head), "prod").warnings if "budget" in w or "cost allocation" in w]
+
+
 def test_tag_change(files):
     path = DEV_CONF
     doc = json.loads(files[path])

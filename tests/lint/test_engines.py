@@ -152,7 +152,8 @@ def test_bad_parameters_block_is_reported_at_the_template(prod):
 #: Parameters computed from the field their source names rather than copied from it: the AMI's SSM parameter
 #: (from the version), EKS's spelling of a capacity type or a boolean, a user group's subnets (from its zone), its
 #: AMI type and GPU flag (from its instance types).
-DERIVED_PARAMETERS = re.compile(r"CoreNodeImageParameter|ClusterAutoscaler|UserNodeGroup[0-9]+(CapacityType|Subnets|AmiType|Gpu)")
+DERIVED_PARAMETERS = re.compile(r"CoreNodeImageParameter|ClusterAutoscaler|UserNodeGroup[0-9]+(CapacityType|Subnets|AmiType|Gpu)"
+                                r"|CostTag(Key|Value)[0-9]+|BudgetName|BudgetCostFilter|BudgetForecast")
 
 
 def test_parameter_sources_cover_every_parameter(repo, lint_env):

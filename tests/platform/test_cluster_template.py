@@ -536,6 +536,7 @@ CREATE_ACTIONS = {
     "AWS::ElasticLoadBalancingV2::TargetGroup": "elasticloadbalancing:CreateTargetGroup",
     "AWS::ElasticLoadBalancingV2::Listener": "elasticloadbalancing:CreateListener",
     "AWS::ElasticLoadBalancingV2::ListenerRule": "elasticloadbalancing:CreateRule",
+    "AWS::Budgets::Budget": "budgets:ModifyBudget",
 }
 
 

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from generator.platform import eks_versions, instance_types
+from generator.platform import eks_versions, instance_types, prices, upgrade_notes
 from generator.platform.instance_types import ARM, X86
 
 from tests.core.specs import example_data
@@ -27,6 +27,8 @@ GIB_PER_VCPU = {"m": 4, "c": 2, "r": 8}
 @pytest.mark.parametrize("name,dated,source", [
     ("instance-type table", instance_types.TABLE_DATE, instance_types.TABLE_SOURCE),
     ("EKS version calendar", eks_versions.CALENDAR_DATE, eks_versions.CALENDAR_SOURCE),
+    ("price table", prices.TABLE_DATE, prices.TABLE_SOURCE),
+    ("upgrade-notes table", upgrade_notes.TABLE_DATE, upgrade_notes.TABLE_SOURCE),
 ])
 def test_table_is_at_most_a_year_old(name: str, dated: str, source: str) -> None:
     day = date.fromisoformat(dated)

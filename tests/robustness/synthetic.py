@@ -52,6 +52,7 @@ def clone_spec(i: int, version: str) -> str:
 
 
 DEV_SECRET = REPO_ROOT / "environments" / "dev" / "secrets" / "dev.secret.yaml"
+NOTIFICATIONS_SECRET = DEV_SECRET.with_name("notifications.secret.yaml")
 
 
 def make_multi_repo(dest: Path, count: int, version: str = "A") -> Path:
@@ -77,6 +78,8 @@ def write_specs(root: Path, count: int, version: str) -> None:
             (d / "secrets").mkdir(exist_ok=True)
             secret = DEV_SECRET.read_text(encoding="utf-8")
             (d / "secrets" / "dev.secret.yaml").write_text(secret, encoding="utf-8")
+            # The github notifier's Secret (flux-system: nothing to rename).
+            shutil.copy2(NOTIFICATIONS_SECRET, d / "secrets" / NOTIFICATIONS_SECRET.name)
             if version == "B" and i % 2 == 0:
                 (d / "secrets" / "extra.secret.yaml").write_text(
                     _sub(r"^(\s+namespace:) dev$", r"\1 extra", secret), encoding="utf-8")

@@ -34,6 +34,8 @@ COMMANDS: dict[str, list[str]] = {
     "init": ["--check"],
     "upgrade": ["--check"],
     "verify": ["nope"],  # an unknown environment: a usage error, before any cluster is reached
+    "bump": ["nope"],  # an unknown environment: a usage error, before any chart index is fetched
+    "destroy": ["nope", "--plan"],  # an unknown environment: a usage error, before any file is read
     "schema": [],
     "checks": [],
     "hook all": ["environments/dev/environment.yaml", "--skip", "cfn-lint,kubeconform"],  # the engines: elsewhere
@@ -134,7 +136,7 @@ def test_plan_keeps_its_own_format_option(tmp_path: Path):
     (["deploy"], "deploy", "Missing argument 'ENV'"),
     (["bogus"], "hubgen", "No such command 'bogus'"),
     (["secrets"], "secrets", "Missing command."),
-    (["secrets", "create", "dev"], "secrets create", "Missing argument 'hub'"),
+    (["secrets", "create", "dev"], "secrets create", "name a HUB, or pass --notifications"),
     (["plan", "--base", "no-such-ref"], "plan", "unknown git revision 'no-such-ref'"),
     (["render", "--format", "xml"], "render", "Invalid value for '--format'"),
 ])

@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import git, make_repo
 
-from .util import ROOT, run
+from .util import ROOT, run, supply_notifier_token
 
 SECRET = "environments/qa/secrets/qa.secret.yaml"  # pragma: allowlist secret
 ACCOUNT = "553778890976"  # the examples' account
@@ -128,6 +128,9 @@ def test_from_adds_a_rule_with_the_source_keys_and_the_secret_is_encrypted_at_on
     assert ok.returncode == 0, ok.stderr
     assert "name: hub-auth" in ok.stdout and "namespace: qa" in ok.stdout
     assert _decrypt(repo, SECRET, keys["other"][1]).returncode != 0
+    # dev's github notifier: its token is the one value a person must supply, and the output says how.
+    assert any("hubgen secrets create qa --notifications" in n for n in doc["notes"]), doc["notes"]
+    supply_notifier_token(repo, "qa")
     assert run(["--repo", repo, "validate", "qa"]).rc == 0
     assert run(["--repo", repo, "validate"]).rc == 0
 
@@ -144,6 +147,7 @@ def test_the_rule_goes_before_a_catch_all_that_would_win(repo: Path, keys):
     # sops picked the copy, not the catch-all: dev's key decrypts, the catch-all's does not.
     assert _decrypt(repo, SECRET, keys["dev"][1]).returncode == 0
     assert _decrypt(repo, SECRET, keys["other"][1]).returncode != 0
+    supply_notifier_token(repo, "qa")
     assert run(["--repo", repo, "validate", "qa"]).rc == 0
 
 
@@ -153,6 +157,7 @@ def test_a_rule_that_already_covers_the_new_environment_with_the_same_keys_is_ke
     assert r.rc == 0, r
     assert "already encrypts environments/qa/secrets/ for the same keys; nothing to add" in r.stdout
     assert (sops_repo / ".sops.yaml").read_bytes() == before
+    supply_notifier_token(sops_repo, "qa")
     assert (sops_repo / SECRET).exists() and run(["--repo", sops_repo, "validate", "qa"]).rc == 0
 
 
@@ -289,6 +294,7 @@ def test_fresh_clone_new_from_dev_validates_at_once(tmp_path: Path, kms_url: str
     r = run(["new", "qa", "--from", "dev", "--no-input"], cwd=clone, env=aws)
     assert r.rc == 0, r
     assert "was not created" not in r.stdout, r
+    supply_notifier_token(clone, "qa", env=aws)
     v = run(["validate", "qa"], cwd=clone, env=aws)
     assert v.rc == 0, v
     assert run(["validate"], cwd=clone).rc == 0

@@ -83,6 +83,14 @@ def run(args: Sequence[str], *, input: str | None = None, cwd: Path | None = Non
     return Result(args, proc.returncode, proc.stdout, proc.stderr)
 
 
+def supply_notifier_token(repo: Path, env_name: str, *, env: dict[str, str] | None = None) -> None:
+    """What a person does after `hubgen new --from` a source with a github notifier: its token (never
+    generated) goes into the new environment's sops-encrypted notifications Secret."""
+    r = run(["--repo", repo, "secrets", "create", env_name, "--notifications", "--from-stdin"],
+            input="github_pat_for_tests\n", env=env)
+    assert r.rc == 0, r
+
+
 def run_fast(args: Sequence[str], *, input: str | None = None) -> Result:
     import traceback
 

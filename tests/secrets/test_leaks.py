@@ -28,6 +28,7 @@ from hubgen_secrets_support import fake
 
 DEV = "environments/dev/environment.yaml"
 DEV_SOPS = "environments/dev/secrets/dev.secret.yaml"
+DEV_NOTIFIER_SOPS = "environments/dev/secrets/notifications.secret.yaml"  # the github notifier's token
 
 
 def pos(text: str, needle: str, occurrence: int = 1) -> tuple[int, int]:
@@ -194,7 +195,8 @@ FILE_CASES = [
          (Expect("HG305", DEV, "key: password", ("no key 'password'", "passwd"), shift=len("key: ")),)),
     Case("encrypted-for-age-but-cluster-uses-kms",
          lambda s, f: {DEV: replace_once(s, "  provider: age\n", "  provider: kms\n")},
-         (Expect("HG307", DEV_SOPS, "apiVersion", ("encrypted for age only", "kms")),)),
+         (Expect("HG307", DEV_SOPS, "apiVersion", ("encrypted for age only", "kms")),
+          Expect("HG307", DEV_NOTIFIER_SOPS, "apiVersion", ("encrypted for age only", "kms")))),
     Case("metadata-encrypted-too",
          secret_file(lambda f: replace_once(f, "    name: hub-auth\n",
                                             "    name: ENC[AES256_GCM,data:aGk=,iv:aXY=,tag:dGFn,type:str]\n")),
@@ -211,7 +213,7 @@ def _apply(repo: Path, case: Case) -> tuple[dict[str, str], list[str]]:
     """Mutate the repository copy; (texts of the files after the mutation, changed paths)."""
     spec_text = (repo / DEV).read_text()
     file_text = (repo / DEV_SOPS).read_text()
-    texts = {DEV: spec_text, DEV_SOPS: file_text}
+    texts = {DEV: spec_text, DEV_SOPS: file_text, DEV_NOTIFIER_SOPS: (repo / DEV_NOTIFIER_SOPS).read_text()}
     changes = case.mutate(spec_text, file_text)
     for rel, content in changes.items():
         if content is None:
