@@ -211,6 +211,28 @@ class State:
         return self._repo
 
 
+def validated_environment(st: State, environment: str, command: str, nothing_done: str, *,
+                          fmt: str | None = None, out: Any = None) -> tuple[str, Any]:
+    """(name, validation result) of the one environment ``command`` acts on. A name that is no environment is a
+    usage error (exit 2); a spec that does not validate has its problems reported (``fmt``, default the global
+    format, to ``out``, default stdout) and exits 1, saying ``nothing_done``."""
+    from generator.output import report
+    from generator.validate.environments import UsageError, check_env_names, validate_one
+
+    repo = st.repo
+    try:
+        [name] = check_env_names(repo, [environment])
+    except UsageError as e:
+        usage_error(str(e))
+    result = validate_one(repo, name)
+    if not result.ok:
+        report(result.problems, fmt or st.format.value, command=command, environments=[name], quiet=st.quiet,
+               out=out)
+        typer.echo(f"hubgen: error: fix {repo.env(name).spec} first; {nothing_done}", err=True)
+        raise typer.Exit(EXIT_PROBLEMS)
+    return name, result
+
+
 def usage_error(message: str) -> NoReturn:
     """Exit 2 with ``message`` on stderr (and, with --format json, the usage-error JSON document on stdout)."""
     typer.echo(f"hubgen: error: {message}", err=True)

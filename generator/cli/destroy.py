@@ -8,7 +8,8 @@ from typing import Optional
 
 import typer
 
-from generator.cli.base import EXIT_OK, EXIT_PROBLEMS, Format, app, complete_environments, state, usage_error
+from generator.cli.base import (EXIT_OK, EXIT_PROBLEMS, Format, app, complete_environments, state, usage_error,
+                                validated_environment)
 
 
 class DestroyFormat(str, Enum):
@@ -43,23 +44,14 @@ def destroy_command(
     if not plan:
         usage_error(f"hubgen never deletes anything. Run `hubgen destroy {environment} --plan` for the commands "
                     f"that tear {environment} down, in order, to review and run yourself")
-    from generator.output import report
     from generator.teardown import NotRendered, teardown
     from generator.teardown.formats import render
     from generator.teardown.load import load_inputs
-    from generator.validate.environments import UsageError, check_env_names, validate_one
 
     repo = st.repo
-    try:
-        [name] = check_env_names(repo, [environment])
-    except UsageError as e:
-        usage_error(str(e))
-    result = validate_one(repo, name)
-    if not result.ok:
-        report(result.problems, "json" if fmt == "json" else "text", command="destroy", environments=[name],
-               quiet=st.quiet, out=sys.stdout if fmt == "json" else sys.stderr)
-        typer.echo(f"hubgen: error: fix {repo.env(name).spec} first; no plan was made", err=True)
-        raise typer.Exit(EXIT_PROBLEMS)
+    name, result = validated_environment(st, environment, "destroy", "no plan was made",
+                                         fmt="json" if fmt == "json" else "text",
+                                         out=sys.stdout if fmt == "json" else sys.stderr)
     model = result.context.model
     try:
         t = teardown(model, load_inputs(repo, name, model))

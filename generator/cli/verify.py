@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from generator.cli.base import EXIT_OK, EXIT_PROBLEMS, Format, app, complete_environments, state, usage_error
+from generator.cli.base import EXIT_OK, EXIT_PROBLEMS, Format, app, complete_environments, state, validated_environment
 
 DEFAULT_KUBECONFIG = Path("~/.kube/config")
 
@@ -45,19 +45,10 @@ def verify_command(
     from generator.e2e.kubeapi import Client, KubeconfigError, KubeError
     from generator.output import console, escape, report
     from generator.problems import Location
-    from generator.validate.environments import UsageError, check_env_names, validate_one
 
     st = state(ctx)
     repo = st.repo
-    try:
-        [name] = check_env_names(repo, [environment])
-    except UsageError as e:
-        usage_error(str(e))
-    result = validate_one(repo, name)
-    if not result.ok:
-        report(result.problems, st.format.value, command="verify", environments=[name], quiet=st.quiet)
-        typer.echo(f"hubgen: error: fix {repo.env(name).spec} first; nothing was checked", err=True)
-        raise typer.Exit(EXIT_PROBLEMS)
+    name, result = validated_environment(st, environment, "verify", "nothing was checked")
     try:
         exp = readiness.expected(repo, name, result.context.model)
     except readiness.NotRendered as e:

@@ -51,7 +51,8 @@ class Version:
     patch: int
     prerelease: str = ""
 
-    def _key(self) -> tuple:
+    def precedence(self) -> tuple:
+        """A sort key in SemVer 2.0 precedence (build metadata plays no part)."""
         # Semver precedence: a pre-release sorts before its release; numeric identifiers before alphanumeric
         # ones, numerically; alphanumeric ones in ASCII order; a shorter list first when all else is equal.
         pre = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in self.prerelease.split(".")) \
@@ -59,7 +60,7 @@ class Version:
         return (self.major, self.minor, self.patch, 0 if self.prerelease else 1, pre)
 
     def compare(self, other: "Version") -> int:
-        a, b = self._key(), other._key()
+        a, b = self.precedence(), other.precedence()
         return (a > b) - (a < b)
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from generator.engines.kube_version import Version
 from generator.platform import eks_versions
 
 TABLE_DATE = "2026-12-01"
@@ -181,10 +182,7 @@ def semver_key(version: str) -> tuple | None:
     m = _SEMVER.match(version.strip())
     if not m:
         return None
-    pre = m.group(4)
-    pre_key: tuple = (1,) if pre is None else (0, *(
-        (0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split(".")))
-    return int(m.group(1)), int(m.group(2)), int(m.group(3)), pre_key
+    return Version(int(m.group(1)), int(m.group(2)), int(m.group(3)), m.group(4) or "").precedence()
 
 
 def minor_key(version: str) -> tuple[int, int] | None:
